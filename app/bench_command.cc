@@ -1,0 +1,122 @@
+#include "app/bench_command.h"
+
+#include <charconv>
+
+#include <fmt/core.h>
+
+#include "bench/harness.h"
+#include "bench/options.h"
+#include "bench/size_parse.h"
+#include "transport/bootstrap/launch_env.h"
+#include "transport/bootstrap/local_launcher.h"
+#include "transport/error.h"
+
+namespace sxcoll::app {
+
+namespace {
+
+template <typename T, typename Parse, typename All>
+std::vector<T> parse_list(const std::string& text, std::string_view flag, Parse parse, const All& all,
+                          std::string_view choices) {
+  if (text == "all") return std::vector<T>(all.begin(), all.end());
+  std::vector<T> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    auto value = parse(item);
+    if (!value) throw UsageError(fmt::format("{} '{}': unknown (choose from {}, or all)", flag, item, choices));
+    out.push_back(*value);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::chrono::milliseconds parse_duration(const std::string& text, std::string_view flag) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  std::string unit(end, text.data() + text.size());
+  double scale = unit.empty() || unit == "s" ? 1000 : unit == "ms" ? 1 : unit == "m" ? 60000 : -1;
+  if (ec != std::errc() || scale < 0 || value <= 0)
+    throw UsageError(fmt::format("{} '{}': expected a positive duration such as 30, 30s, 500ms, 2m", flag, text));
+  return std::chrono::milliseconds(static_cast<long long>(value * scale));
+}
+
+size_t parse_count(const std::string& text, std::string_view flag) { return bench::parse_size(text, flag); }
+
+bench::BenchOptions to_options(const BenchCommand& c) {
+  bench::BenchOptions o;
+  o.min_bytes = bench::parse_size(c.min_bytes, "-b");
+  o.max_bytes = bench::parse_size(c.max_bytes, "-e");
+  o.step_factor = parse_count(c.step_factor, "-f");
+  o.step_bytes = bench::parse_size(c.step_bytes, "-i");
+  o.iters = c.iters;
+  o.warmup_iters = c.warmup;
+  if (c.check != 0 && c.check != 1) throw UsageError(fmt::format("-c {}: expected 0 or 1", c.check));
+  o.check = c.check == 1;
+  if (c.aggregate < 0 || c.aggregate > 3) throw UsageError(fmt::format("-a {}: expected 0 (rank 0), 1 (avg), 2 (min) or 3 (max)", c.aggregate));
+  o.aggregate = static_cast<bench::TimeAggregate>(c.aggregate);
+  o.types = parse_list<DataType>(c.dtypes, "-d", parse_dtype, kAllDataTypes,
+                                 "int8, uint8, int32, int64, half, bfloat16, float, double");
+  o.ops = parse_list<RedOp>(c.ops, "-o", parse_redop, kAllRedOps, "sum, prod, min, max, avg");
+  auto algo = parse_algorithm(c.algorithm);
+  if (!algo) throw UsageError(fmt::format("--algo '{}': expected ring, tree or auto", c.algorithm));
+  o.algorithm = *algo;
+  o.transport.name = c.transport;
+  o.transport.sockets_per_peer = c.nsocks;
+  o.comm.channels = c.channels;
+  o.comm.buffsize = bench::parse_size(c.buffsize, "--buffsize");
+  o.comm.timeout = parse_duration(c.timeout, "--timeout");
+  o.np = c.np;
+  o.json_path = c.json;
+  o.csv_path = c.csv;
+  bench::validate(o);
+  return o;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, BenchCommand& b) {
+  auto* cmd = app.add_subcommand("bench", "Allreduce bandwidth and correctness sweep (nccl-tests' all_reduce_perf flags)");
+  b.command = cmd;
+  cmd->add_option("-b,--minbytes", b.min_bytes, "Smallest size, bytes with optional K/M/G suffix")->capture_default_str();
+  cmd->add_option("-e,--maxbytes", b.max_bytes, "Largest size (up to 32G and beyond)")->capture_default_str();
+  cmd->add_option("-f,--stepfactor", b.step_factor, "Multiply the size by this each step")->capture_default_str();
+  cmd->add_option("-i,--stepbytes", b.step_bytes, "Add this to the size each step (overrides -f)")->capture_default_str();
+  cmd->add_option("-n,--iters", b.iters, "Timed iterations per size")->capture_default_str();
+  cmd->add_option("-w,--warmup_iters", b.warmup, "Warm-up iterations (at the largest size)")->capture_default_str();
+  cmd->add_option("-c,--check", b.check, "Check results (0/1)")->capture_default_str();
+  cmd->add_option("-a,--average", b.aggregate, "Time reported: 0 rank 0, 1 average, 2 min, 3 max over ranks")->capture_default_str();
+  cmd->add_option("-d,--datatype", b.dtypes, "int8,uint8,int32,int64,half,bfloat16,float,double or all")->capture_default_str();
+  cmd->add_option("-o,--op", b.ops, "sum,prod,min,max,avg or all")->capture_default_str();
+  cmd->add_option("--algo", b.algorithm, "ring, tree or auto (cost model per size)")->capture_default_str();
+  cmd->add_option("--transport", b.transport, "Transport backend")->capture_default_str();
+  cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->capture_default_str();
+  cmd->add_option("--channels", b.channels, "Pipelines in flight (NCCL channels)")->capture_default_str();
+  cmd->add_option("--buffsize", b.buffsize, "Receive buffer per link and channel (NCCL_BUFFSIZE)")->capture_default_str();
+  cmd->add_option("--timeout", b.timeout, "Give up after no progress for this long (30s, 500ms, 2m)")->capture_default_str();
+  cmd->add_option("--np", b.np, "Fork this many local ranks (when no launcher started us)");
+  cmd->add_option("--json", b.json, "Write results as JSON to this new file");
+  cmd->add_option("--csv", b.csv, "Write results as CSV to this new file");
+}
+
+int BenchCommand::run() {
+  bench::BenchOptions options = to_options(*this);
+  auto launch = bootstrap::detect_launch(bootstrap::process_env());
+  if (launch) {
+    if (options.np != 0 && options.np != launch->size)
+      throw UsageError(fmt::format("--np {} conflicts with {}'s world size {}", options.np, launch->launcher, launch->size));
+    return bench::run_bench_rank(options, *launch);
+  }
+  if (options.np < 0) throw UsageError(fmt::format("--np {}: the number of ranks must be positive", options.np));
+  if (options.np == 0 && np != 0) throw UsageError("--np 0: the number of ranks must be positive");
+  const int nranks = options.np > 0 ? options.np : 1;
+  if (nranks > 1024) throw UsageError(fmt::format("--np {}: more than 1024 local ranks", nranks));
+  // Ranks report a failure within the timeout; the launcher waits that long again for stragglers.
+  auto grace = options.comm.timeout + std::chrono::seconds(10);
+  return bootstrap::launch_local(
+      nranks, [&](const bootstrap::LaunchInfo& info) { return bench::run_bench_rank(options, info); }, grace);
+}
+
+}  // namespace sxcoll::app

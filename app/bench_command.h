@@ -1,0 +1,24 @@
+// `sxcoll bench`: flags (nccl-tests' where they exist), validation, and the launch.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sxcoll::app {
+
+// Adds the subcommand; the returned callback runs it and gives the exit code.
+struct BenchCommand {
+  CLI::App* command = nullptr;
+  int run();
+
+  // Raw flag values; turned into BenchOptions by run().
+  std::string min_bytes = "8", max_bytes = "64M", step_factor = "2", step_bytes = "0";
+  int iters = 20, warmup = 5, check = 1, aggregate = 1;
+  std::string dtypes = "float", ops = "sum", algorithm = "auto", transport = "tcp";
+  int nsocks = 1, channels = 2, np = 0;
+  std::string buffsize = "4M", timeout = "30s";
+  std::string json, csv;
+};
+
+void add_bench_command(CLI::App& app, BenchCommand& bench);
+
+}  // namespace sxcoll::app

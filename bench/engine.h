@@ -1,0 +1,43 @@
+// An engine under test: sxcoll's own, and later NCCL. The harness times and checks any
+// of them through this; a new engine adds a file, not a branch in the harness.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "collectives/algorithm.h"
+#include "collectives/communicator.h"
+#include "collectives/dtype.h"
+
+namespace sxcoll::bench {
+
+class BenchEngine {
+ public:
+  virtual ~BenchEngine() = default;
+  virtual std::string name() const = 0;      // "sxcoll", "nccl"
+  virtual std::string describe() const = 0;  // transport and settings, for the header
+  // The algorithm that will run at this size ("ring", "tree", ...).
+  virtual std::string algorithm_for(size_t bytes) const = 0;
+  virtual void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op) = 0;
+};
+
+class SxcollEngine final : public BenchEngine {
+ public:
+  SxcollEngine(Communicator& comm, Algorithm algorithm, std::string transport)
+      : comm_(comm), algorithm_(algorithm), transport_(std::move(transport)) {}
+  std::string name() const override { return "sxcoll"; }
+  std::string describe() const override;
+  std::string algorithm_for(size_t bytes) const override {
+    return std::string(algorithm_name(comm_.resolve(algorithm_, bytes)));
+  }
+  void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op) override {
+    comm_.allreduce(input, output, count, type, op, algorithm_);
+  }
+
+ private:
+  Communicator& comm_;
+  Algorithm algorithm_;
+  std::string transport_;
+};
+
+}  // namespace sxcoll::bench

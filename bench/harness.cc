@@ -1,0 +1,209 @@
+#include "bench/harness.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/core.h>
+
+#include "bench/check_values.h"
+#include "bench/collective.h"
+#include "bench/engine.h"
+#include "bench/report.h"
+#include "transport/error.h"
+#include "transport/factory.h"
+
+namespace sxcoll::bench {
+
+namespace {
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<char, FreeDeleter>;
+
+Buffer allocate(size_t bytes) {
+  // Page-aligned, and never zero-sized, so that count 0 still has valid pointers.
+  size_t rounded = (bytes + 4095) / 4096 * 4096;
+  void* p = std::aligned_alloc(4096, rounded > 0 ? rounded : 4096);
+  if (p == nullptr) throw RunError(fmt::format("cannot allocate {} bytes for the bench buffers", bytes));
+  return Buffer(static_cast<char*>(p));
+}
+
+// One rank's measurement of one placement.
+struct Local {
+  double time_us;
+  uint64_t wrong;
+};
+
+class Sweep {
+ public:
+  Sweep(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchEngine& engine, const CollectiveTest& test)
+      : o_(o), boot_(boot), engine_(engine), test_(test), send_(allocate(o.max_bytes)), recv_(allocate(o.max_bytes)) {}
+
+  std::vector<SizeResult> run(const RunDescription& run) {
+    const bool root = boot_.rank() == 0;
+    if (root) print_header(std::cout, run);
+    warm_up();
+    std::vector<SizeResult> results;
+    const bool show_algorithm = o_.algorithm == Algorithm::Auto;
+    for (DataType type : o_.types) {
+      for (RedOp op : o_.ops) {
+        for (size_t bytes : sweep_sizes(o_)) {
+          SizeResult r = measure(bytes, type, op);
+          if (root) print_row(std::cout, r, o_.check, show_algorithm);
+          results.push_back(r);
+        }
+      }
+    }
+    return results;
+  }
+
+ private:
+  void warm_up() {
+    const size_t count = o_.max_bytes / dtype_size(o_.types.front());
+    for (int i = 0; i < o_.warmup_iters; ++i)
+      engine_.allreduce(send_.get(), recv_.get(), count, o_.types.front(), o_.ops.front());
+  }
+
+  Local measure_placement(size_t count, DataType type, RedOp op, bool in_place) {
+    char* out = in_place ? send_.get() : recv_.get();
+    Local local{0, 0};
+    if (o_.check) {
+      test_.fill(send_.get(), count, type, op, boot_.rank(), boot_.size());
+      engine_.allreduce(send_.get(), out, count, type, op);
+      local.wrong = test_.count_errors(out, count, type, op, boot_.size());
+    }
+    boot_.barrier();
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < o_.iters; ++i) engine_.allreduce(send_.get(), out, count, type, op);
+    auto t1 = std::chrono::steady_clock::now();
+    local.time_us = std::chrono::duration<double, std::micro>(t1 - t0).count() / o_.iters;
+    return local;
+  }
+
+  PlacementResult combine(size_t bytes, const std::vector<Local>& per_rank) const {
+    PlacementResult p;
+    double sum = 0, lo = per_rank[0].time_us, hi = per_rank[0].time_us;
+    for (const auto& l : per_rank) {
+      sum += l.time_us;
+      lo = std::min(lo, l.time_us);
+      hi = std::max(hi, l.time_us);
+      p.wrong += l.wrong;
+    }
+    switch (o_.aggregate) {
+      case TimeAggregate::Rank0: p.time_us = per_rank[0].time_us; break;
+      case TimeAggregate::Average: p.time_us = sum / static_cast<double>(per_rank.size()); break;
+      case TimeAggregate::Min: p.time_us = lo; break;
+      case TimeAggregate::Max: p.time_us = hi; break;
+    }
+    p.algbw_gbps = p.time_us > 0 ? static_cast<double>(bytes) / p.time_us / 1e3 : 0;
+    p.busbw_gbps = p.algbw_gbps * test_.bus_factor(boot_.size());
+    return p;
+  }
+
+  SizeResult measure(size_t bytes, DataType type, RedOp op) {
+    SizeResult r;
+    r.count = bytes / dtype_size(type);
+    r.bytes = r.count * dtype_size(type);
+    r.type = type;
+    r.op = op;
+    r.algorithm = engine_.algorithm_for(r.bytes);
+    Local oop = measure_placement(r.count, type, op, false);
+    Local ip = measure_placement(r.count, type, op, true);
+    // The numbers meet through the bootstrap, not the engine under test.
+    auto all = boot_.allgather(fmt::format("{} {} {} {}", oop.time_us, oop.wrong, ip.time_us, ip.wrong));
+    std::vector<Local> oops, ips;
+    for (const auto& line : all) {
+      std::istringstream in(line);
+      Local a{}, b{};
+      in >> a.time_us >> a.wrong >> b.time_us >> b.wrong;
+      oops.push_back(a);
+      ips.push_back(b);
+    }
+    r.out_of_place = combine(r.bytes, oops);
+    r.in_place = combine(r.bytes, ips);
+    return r;
+  }
+
+  const BenchOptions& o_;
+  bootstrap::Bootstrap& boot_;
+  BenchEngine& engine_;
+  const CollectiveTest& test_;
+  Buffer send_, recv_;
+};
+
+std::vector<RankRails> gather_rails(bootstrap::Bootstrap& boot, const transport::Context& context) {
+  std::ostringstream mine;
+  for (const auto& rail : context.counters()) mine << rail.rail << ' ' << rail.bytes_sent << ' ' << rail.bytes_received << '\n';
+  auto all = boot.allgather(mine.str());
+  std::vector<RankRails> ranks;
+  for (size_t r = 0; r < all.size(); ++r) {
+    RankRails rr{static_cast<int>(r), {}};
+    std::istringstream in(all[r]);
+    transport::RailCounters c;
+    while (in >> c.rail >> c.bytes_sent >> c.bytes_received) rr.rails.push_back(c);
+    ranks.push_back(rr);
+  }
+  return ranks;
+}
+
+int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {
+  auto context = transport::make_context(boot, o.transport);
+  Communicator comm(boot, *context, o.comm);
+  SxcollEngine engine(comm, o.algorithm, context->describe());
+
+  RunDescription run;
+  run.collective = "allreduce";
+  run.engine = engine.name();
+  run.engine_detail = engine.describe();
+  run.launcher = boot.launch().launcher;
+  run.hostnames = boot.hostnames();
+  for (const auto& pid : boot.allgather(std::to_string(::getpid()))) run.pids.push_back(std::stoi(pid));
+  run.check_rule = describe_check();
+  run.options = &o;
+
+  Sweep sweep(o, boot, engine, allreduce_test());
+  auto results = sweep.run(run);
+  auto rails = gather_rails(boot, *context);
+  if (boot.rank() != 0) return 0;
+  print_footer(std::cout, results, o.check);
+  print_rails(std::cout, rails);
+  if (!o.json_path.empty()) write_json(o.json_path, run, results, rails);
+  if (!o.csv_path.empty()) write_csv(o.csv_path, run, results);
+  for (const auto& r : results)
+    if (r.out_of_place.wrong + r.in_place.wrong > 0) return 1;
+  return 0;
+}
+
+}  // namespace
+
+std::string SxcollEngine::describe() const {
+  return fmt::format("transport: {}  algorithm: {}  channels: {}  buffsize: {}", transport_, algorithm_name(algorithm_),
+                     comm_.options().channels, comm_.options().buffsize);
+}
+
+int run_bench_rank(const BenchOptions& options, const bootstrap::LaunchInfo& launch) {
+  std::unique_ptr<bootstrap::Bootstrap> boot;
+  try {
+    boot = std::make_unique<bootstrap::Bootstrap>(launch, options.comm.timeout);
+    int code = run_sweep(options, *boot);
+    // Rank 0's verdict is the run's: the others learn of failed checks through it.
+    auto verdicts = boot->allgather(std::to_string(code));
+    return std::stoi(verdicts[0]) != 0 ? std::stoi(verdicts[0]) : code;
+  } catch (const UsageError& e) {
+    if (boot) boot->abort(e.what());
+    std::cerr << "sxcoll: " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    if (boot) boot->abort(e.what());
+    std::cerr << "sxcoll: " << e.what() << std::endl;
+    return 1;
+  }
+}
+
+}  // namespace sxcoll::bench

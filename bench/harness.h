@@ -1,0 +1,14 @@
+// The `sxcoll bench` harness: one rank's part of a sweep (sizes x types x ops, out-of-place
+// and in-place), timing, checking, and rank 0's report.
+#pragma once
+
+#include "bench/options.h"
+#include "transport/bootstrap/launch_env.h"
+
+namespace sxcoll::bench {
+
+// Runs the sweep as one rank of `launch`. Returns the process exit code: 0, 1 when a
+// check failed or the run broke (after telling the other ranks), 2 for bad input.
+int run_bench_rank(const BenchOptions& options, const bootstrap::LaunchInfo& launch);
+
+}  // namespace sxcoll::bench

@@ -1,0 +1,57 @@
+#include "bench/options.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/core.h>
+
+#include "transport/error.h"
+
+namespace sxcoll::bench {
+
+std::vector<size_t> sweep_sizes(const BenchOptions& o) {
+  std::vector<size_t> sizes;
+  for (size_t s = o.min_bytes; s <= o.max_bytes;) {
+    sizes.push_back(s);
+    size_t next = o.step_bytes > 0 ? s + o.step_bytes : s * o.step_factor;
+    if (next <= s) break;  // overflow, or a sweep of one size (-b 0 -f 2)
+    s = next;
+  }
+  return sizes;
+}
+
+namespace {
+
+void check_output_path(const std::string& path, std::string_view flag) {
+  if (path.empty()) return;
+  namespace fs = std::filesystem;
+  if (fs::exists(path))
+    throw UsageError(fmt::format("{} {}: the file exists; results are never overwritten (choose another name)", flag, path));
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir)) throw UsageError(fmt::format("{} {}: directory {} does not exist", flag, path, dir.string()));
+  if (::access(dir.c_str(), W_OK) != 0) throw UsageError(fmt::format("{} {}: directory {} is not writable", flag, path, dir.string()));
+}
+
+}  // namespace
+
+void validate(const BenchOptions& o) {
+  if (o.min_bytes > o.max_bytes)
+    throw UsageError(fmt::format("-b {} is larger than -e {}: the sweep would be empty", o.min_bytes, o.max_bytes));
+  if (o.step_bytes == 0 && o.step_factor < 2 && o.min_bytes != o.max_bytes)
+    throw UsageError(fmt::format("-f {}: the step factor must be at least 2 (or give -i BYTES)", o.step_factor));
+  if (o.step_bytes == 0 && o.min_bytes == 0 && o.max_bytes > 0)
+    throw UsageError("-b 0 with a step factor never grows; give -b > 0 or -i BYTES");
+  if (o.iters < 1) throw UsageError(fmt::format("-n {}: need at least one iteration", o.iters));
+  if (o.warmup_iters < 0) throw UsageError(fmt::format("-w {}: cannot be negative", o.warmup_iters));
+  if (o.types.empty()) throw UsageError("-d: no data type given");
+  if (o.ops.empty()) throw UsageError("-o: no reduction given");
+  transport::validate(o.transport);
+  validate_options(o.comm);
+  check_output_path(o.json_path, "--json");
+  check_output_path(o.csv_path, "--csv");
+  if (!o.json_path.empty() && o.json_path == o.csv_path) throw UsageError("--json and --csv name the same file");
+}
+
+}  // namespace sxcoll::bench

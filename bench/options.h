@@ -1,0 +1,43 @@
+// What `sxcoll bench` was asked to do: nccl-tests' flags plus sxcoll's engine knobs.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "collectives/algorithm.h"
+#include "collectives/communicator.h"
+#include "collectives/dtype.h"
+#include "transport/factory.h"
+
+namespace sxcoll::bench {
+
+enum class TimeAggregate { Rank0 = 0, Average = 1, Min = 2, Max = 3 };  // nccl-tests' -a
+
+struct BenchOptions {
+  size_t min_bytes = 8;
+  size_t max_bytes = size_t{64} << 20;
+  size_t step_factor = 2;  // -f: multiply ...
+  size_t step_bytes = 0;   // -i: ... or add (when non-zero)
+  int iters = 20;
+  int warmup_iters = 5;
+  bool check = true;
+  TimeAggregate aggregate = TimeAggregate::Average;
+  std::vector<DataType> types{DataType::Float32};
+  std::vector<RedOp> ops{RedOp::Sum};
+  Algorithm algorithm = Algorithm::Auto;
+  transport::TransportOptions transport;
+  CommunicatorOptions comm;
+  int np = 0;  // --np: local ranks to fork (0: none asked)
+  std::string json_path;
+  std::string csv_path;
+};
+
+// The byte sizes of the sweep, in order.
+std::vector<size_t> sweep_sizes(const BenchOptions& options);
+
+// Checks that need no network; throws UsageError naming the problem.
+void validate(const BenchOptions& options);
+
+}  // namespace sxcoll::bench

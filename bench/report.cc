@@ -1,0 +1,151 @@
+#include "bench/report.h"
+
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <nlohmann/json.hpp>
+
+#include "bench/size_parse.h"
+#include "transport/error.h"
+
+namespace sxcoll::bench {
+
+namespace {
+
+// nccl-tests' precision: fewer decimals as the time grows.
+std::string format_time(double us) {
+  if (us >= 10000.0) return fmt::format("{:7.0f}", us);
+  if (us >= 100.0) return fmt::format("{:7.1f}", us);
+  return fmt::format("{:7.2f}", us);
+}
+
+std::string placement_columns(const PlacementResult& p, bool checked) {
+  return fmt::format("  {}  {:6.2f}  {:6.2f}  {:>5}", format_time(p.time_us), p.algbw_gbps, p.busbw_gbps,
+                     checked ? std::to_string(p.wrong) : std::string("N/A"));
+}
+
+std::string unique_hosts(const std::vector<std::string>& hosts) {
+  std::set<std::string> unique(hosts.begin(), hosts.end());
+  return fmt::format("{} ({})", unique.size(), fmt::join(unique, ", "));
+}
+
+nlohmann::json placement_json(const PlacementResult& p, bool checked) {
+  nlohmann::json j{{"time_us", p.time_us}, {"algbw_gbps", p.algbw_gbps}, {"busbw_gbps", p.busbw_gbps}};
+  j["wrong"] = checked ? nlohmann::json(p.wrong) : nlohmann::json(nullptr);
+  return j;
+}
+
+std::ofstream open_new(const std::string& path) {
+  std::ofstream out(path, std::ios::out | std::ios::trunc);
+  if (!out) throw RunError(fmt::format("cannot write {}", path));
+  return out;
+}
+
+}  // namespace
+
+void print_header(std::ostream& out, const RunDescription& run) {
+  const BenchOptions& o = *run.options;
+  fmt::print(out, "# sxcoll bench: {}\n", run.collective);
+  fmt::print(out, "# engine: {}  ({})\n", run.engine, run.engine_detail);
+  fmt::print(out, "# ranks: {}  hosts: {}  launcher: {}\n", run.hostnames.size(), unique_hosts(run.hostnames),
+             run.launcher);
+  std::string step = o.step_bytes > 0 ? fmt::format("{}(bytes)", o.step_bytes) : fmt::format("{}(factor)", o.step_factor);
+  fmt::print(out, "# minBytes {} maxBytes {} step: {} warmup iters: {} iters: {} validation: {} time: {}\n", o.min_bytes,
+             o.max_bytes, step, o.warmup_iters, o.iters, o.check ? 1 : 0,
+             std::array{"rank 0", "average over ranks", "min over ranks", "max over ranks"}[static_cast<int>(o.aggregate)]);
+  if (o.check) fmt::print(out, "# check: {}\n", run.check_rule);
+  fmt::print(out, "#\n");
+  for (size_t r = 0; r < run.hostnames.size(); ++r)
+    fmt::print(out, "#  Rank {:2} Pid {:6} on {:>10}\n", r, r < run.pids.size() ? run.pids[r] : 0, run.hostnames[r]);
+  fmt::print(out, "#\n");
+  fmt::print(out, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}           out-of-place                       in-place          \n",
+             "", "", "", "", "");
+  fmt::print(out, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>5}  {:>7}  {:>6}  {:>6}  {:>5}\n", "size",
+             "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw", "busbw", "#wrong");
+  fmt::print(out, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>5}  {:>7}  {:>6}  {:>6}  {:>5}\n", "(B)",
+             "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "");
+  out.flush();
+}
+
+void print_row(std::ostream& out, const SizeResult& r, bool checked, bool show_algorithm) {
+  fmt::print(out, "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}{}\n", r.bytes, r.count, dtype_name(r.type),
+             redop_name(r.op), -1, placement_columns(r.out_of_place, checked),
+             placement_columns(r.in_place, checked), show_algorithm ? "  " + r.algorithm : "");
+  out.flush();
+}
+
+double average_busbw(const std::vector<SizeResult>& results) {
+  if (results.empty()) return 0;
+  double sum = 0;
+  for (const auto& r : results) sum += r.out_of_place.busbw_gbps + r.in_place.busbw_gbps;
+  return sum / static_cast<double>(2 * results.size());
+}
+
+void print_footer(std::ostream& out, const std::vector<SizeResult>& results, bool checked) {
+  uint64_t wrong = 0;
+  for (const auto& r : results) wrong += r.out_of_place.wrong + r.in_place.wrong;
+  if (checked)
+    fmt::print(out, "# Out of bounds values : {} {}\n", wrong, wrong == 0 ? "OK" : "FAILED");
+  else
+    fmt::print(out, "# Out of bounds values : not checked (-c 0)\n");
+  fmt::print(out, "# Avg bus bandwidth    : {:.4f} \n#\n", average_busbw(results));
+  out.flush();
+}
+
+void print_rails(std::ostream& out, const std::vector<RankRails>& ranks) {
+  for (const auto& rr : ranks)
+    for (const auto& rail : rr.rails)
+      fmt::print(out, "# rank {:2} rail {:>10}: sent {:>14} B  received {:>14} B\n", rr.rank, rail.rail, rail.bytes_sent,
+                 rail.bytes_received);
+}
+
+void write_json(const std::string& path, const RunDescription& run, const std::vector<SizeResult>& results,
+                const std::vector<RankRails>& rails) {
+  const BenchOptions& o = *run.options;
+  nlohmann::json j;
+  j["tool"] = "sxcoll bench";
+  j["collective"] = run.collective;
+  j["engine"] = run.engine;
+  j["engine_detail"] = run.engine_detail;
+  j["launcher"] = run.launcher;
+  j["ranks"] = run.hostnames.size();
+  j["hosts"] = run.hostnames;
+  j["iters"] = o.iters;
+  j["warmup_iters"] = o.warmup_iters;
+  j["check"] = o.check ? nlohmann::json(run.check_rule) : nlohmann::json(nullptr);
+  j["avg_busbw_gbps"] = average_busbw(results);
+  auto& rows = j["results"] = nlohmann::json::array();
+  for (const auto& r : results)
+    rows.push_back({{"size_bytes", r.bytes},
+                    {"count", r.count},
+                    {"type", dtype_name(r.type)},
+                    {"redop", redop_name(r.op)},
+                    {"algorithm", r.algorithm},
+                    {"out_of_place", placement_json(r.out_of_place, o.check)},
+                    {"in_place", placement_json(r.in_place, o.check)}});
+  auto& rail_rows = j["rails"] = nlohmann::json::array();
+  for (const auto& rr : rails)
+    for (const auto& rail : rr.rails)
+      rail_rows.push_back({{"rank", rr.rank}, {"rail", rail.rail}, {"bytes_sent", rail.bytes_sent},
+                           {"bytes_received", rail.bytes_received}});
+  auto out = open_new(path);
+  out << j.dump(2) << '\n';
+}
+
+void write_csv(const std::string& path, const RunDescription& run, const std::vector<SizeResult>& results) {
+  auto out = open_new(path);
+  out << "engine,collective,ranks,size_bytes,count,type,redop,algorithm,placement,time_us,algbw_gbps,busbw_gbps,wrong\n";
+  for (const auto& r : results) {
+    for (int ip = 0; ip < 2; ++ip) {
+      const PlacementResult& p = ip ? r.in_place : r.out_of_place;
+      fmt::print(out, "{},{},{},{},{},{},{},{},{},{:.3f},{:.6f},{:.6f},{}\n", run.engine, run.collective,
+                 run.hostnames.size(), r.bytes, r.count, dtype_name(r.type), redop_name(r.op), r.algorithm,
+                 ip ? "in_place" : "out_of_place", p.time_us, p.algbw_gbps, p.busbw_gbps,
+                 run.options->check ? std::to_string(p.wrong) : std::string());
+    }
+  }
+}
+
+}  // namespace sxcoll::bench

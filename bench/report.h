@@ -1,0 +1,61 @@
+// What `sxcoll bench` prints and writes: nccl-tests' table on the terminal, the same
+// numbers as JSON and CSV for tools.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "bench/options.h"
+#include "collectives/dtype.h"
+#include "transport/transport.h"
+
+namespace sxcoll::bench {
+
+struct PlacementResult {
+  double time_us = 0;
+  double algbw_gbps = 0;  // bytes / time, GB/s (1e9)
+  double busbw_gbps = 0;  // algbw * the collective's bus factor
+  uint64_t wrong = 0;     // elements outside tolerance, summed over ranks (0 when unchecked)
+};
+
+struct SizeResult {
+  size_t bytes = 0;
+  size_t count = 0;
+  DataType type = DataType::Float32;
+  RedOp op = RedOp::Sum;
+  std::string algorithm;
+  PlacementResult out_of_place;
+  PlacementResult in_place;
+};
+
+struct RunDescription {
+  std::string collective;  // "allreduce"
+  std::string engine;      // "sxcoll"
+  std::string engine_detail;
+  std::string launcher;
+  std::vector<std::string> hostnames;  // by rank
+  std::vector<int> pids;               // by rank
+  std::string check_rule;
+  const BenchOptions* options = nullptr;
+};
+
+void print_header(std::ostream& out, const RunDescription& run);
+void print_row(std::ostream& out, const SizeResult& r, bool checked, bool show_algorithm);
+// "Out of bounds values" and "Avg bus bandwidth", as nccl-tests ends.
+void print_footer(std::ostream& out, const std::vector<SizeResult>& results, bool checked);
+double average_busbw(const std::vector<SizeResult>& results);
+
+// Per-rank byte counters of each rail, for the JSON file and the summary.
+struct RankRails {
+  int rank;
+  std::vector<transport::RailCounters> rails;
+};
+void print_rails(std::ostream& out, const std::vector<RankRails>& rails);
+
+void write_json(const std::string& path, const RunDescription& run, const std::vector<SizeResult>& results,
+                const std::vector<RankRails>& rails);
+void write_csv(const std::string& path, const RunDescription& run, const std::vector<SizeResult>& results);
+
+}  // namespace sxcoll::bench

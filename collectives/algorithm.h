@@ -1,0 +1,26 @@
+// Which allreduce algorithm runs, and how "auto" picks one: NCCL's way, a latency (alpha)
+// and bandwidth (beta) cost per algorithm, cheaper one wins.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace sxcoll {
+
+enum class Algorithm { Ring, Tree, Auto };
+
+std::string_view algorithm_name(Algorithm algo);
+std::optional<Algorithm> parse_algorithm(std::string_view text);
+
+struct CostModel {
+  double alpha_us = 20.0;        // per step: a message's latency through the transport
+  double beta_bytes_per_us = 2000.0;  // per link: bytes per microsecond
+};
+
+// Predicted time of an allreduce of `bytes` on `nranks` ranks, in microseconds.
+double predicted_us(Algorithm algo, int nranks, size_t bytes, const CostModel& model);
+// Ring or Tree, whichever the model predicts faster (Ring on ties).
+Algorithm choose_algorithm(int nranks, size_t bytes, const CostModel& model);
+
+}  // namespace sxcoll

@@ -1,0 +1,74 @@
+#include "collectives/allreduce_tree.h"
+
+#include <algorithm>
+
+namespace sxcoll {
+
+TreeLinks TreeLinks::of(const TreeNode& node) {
+  TreeLinks links;
+  if (node.parent >= 0) links.out_peers.push_back(node.parent);
+  for (int child : node.children) {
+    if (child < 0) continue;
+    links.in_peers.push_back(child);
+    links.out_peers.push_back(child);
+    ++links.nchildren;
+  }
+  if (node.parent >= 0) links.in_peers.push_back(node.parent);
+  links.has_parent = node.parent >= 0;
+  return links;
+}
+
+namespace {
+
+Range chunk_range(Range slice, size_t chunk, size_t index) {
+  size_t begin = index * chunk;
+  return {slice.offset + begin, std::min(chunk, slice.count - begin)};
+}
+
+}  // namespace
+
+TreeUpProgram::TreeUpProgram(const TreeNode& node, Range slice, size_t chunk)
+    : links_(TreeLinks::of(node)), slice_(slice), chunk_(chunk) {}
+
+Step TreeUpProgram::at(size_t index) const {
+  Range r = chunk_range(slice_, chunk_, index);
+  Step step;
+  step.offset = r.offset;
+  step.count = r.count;
+  step.nrecv = static_cast<uint8_t>(links_.nchildren);
+  for (int c = 0; c < links_.nchildren; ++c) step.recv[static_cast<size_t>(c)] = static_cast<uint8_t>(c);
+  if (links_.nchildren == 0) {
+    step.send_input = true;  // a leaf's contribution is its input
+  } else {
+    step.with_input = true;
+  }
+  if (links_.has_parent) {
+    step.nsend = 1;
+    step.send[0] = 0;
+  } else {
+    step.finalize = true;  // the root holds the sum of everyone
+  }
+  return step;
+}
+
+TreeDownProgram::TreeDownProgram(const TreeNode& node, Range slice, size_t chunk)
+    : links_(TreeLinks::of(node)), slice_(slice), chunk_(chunk) {}
+
+Step TreeDownProgram::at(size_t index) const {
+  Range r = chunk_range(slice_, chunk_, index);
+  Step step;
+  step.offset = r.offset;
+  step.count = r.count;
+  if (links_.has_parent) {
+    step.nrecv = 1;
+    step.recv[0] = static_cast<uint8_t>(links_.nchildren);  // the parent's in-link follows the children's
+  } else {
+    step.after = static_cast<int64_t>(index);  // the root sends what its up program finished
+  }
+  const uint8_t first_child_out = links_.has_parent ? 1 : 0;
+  step.nsend = static_cast<uint8_t>(links_.nchildren);
+  for (int c = 0; c < links_.nchildren; ++c) step.send[static_cast<size_t>(c)] = static_cast<uint8_t>(first_child_out + c);
+  return step;
+}
+
+}  // namespace sxcoll

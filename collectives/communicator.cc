@@ -1,0 +1,177 @@
+#include "collectives/communicator.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <sstream>
+
+#include <fmt/core.h>
+
+#include "collectives/allreduce_ring.h"
+#include "collectives/allreduce_tree.h"
+#include "collectives/partition.h"
+#include "collectives/reduce.h"
+#include "collectives/ring_schedule.h"
+#include "collectives/tree_schedule.h"
+#include "transport/error.h"
+
+namespace sxcoll {
+
+void validate_options(const CommunicatorOptions& o) {
+  if (o.channels < 1 || o.channels > 32) throw UsageError(fmt::format("--channels {}: must be 1..32", o.channels));
+  if (o.slots < 1 || (o.slots & (o.slots - 1)) != 0 || o.slots > 64)
+    throw UsageError(fmt::format("slots per buffer {}: must be a power of two, 1..64", o.slots));
+  if (o.buffsize < size_t{o.slots} * 4096 || o.buffsize % o.slots != 0)
+    throw UsageError(fmt::format("--buffsize {}: must be a multiple of {} and at least {} bytes", o.buffsize, o.slots,
+                                 size_t{o.slots} * 4096));
+  if (o.timeout.count() <= 0) throw UsageError("--timeout must be positive");
+}
+
+namespace {
+
+int tree_channel_count(int channels) { return channels < 2 ? 2 : channels + channels % 2; }
+
+}  // namespace
+
+Communicator::Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& context,
+                           const CommunicatorOptions& options)
+    : bootstrap_(bootstrap), context_(context), options_(options), engine_(context, bootstrap, options.timeout) {
+  validate_options(options_);
+  std::set<int> peers;
+  const int n = size();
+  if (n > 1) {
+    peers.insert(ring_prev(n, rank()));
+    peers.insert(ring_next(n, rank()));
+    for (const TreeNode& node : double_binary_tree(n, rank())) {
+      if (node.parent >= 0) peers.insert(node.parent);
+      for (int child : node.children)
+        if (child >= 0) peers.insert(child);
+    }
+  }
+  context_.connect(std::vector<int>(peers.begin(), peers.end()));
+}
+
+Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) const {
+  return algorithm == Algorithm::Auto ? choose_algorithm(size(), bytes, options_.cost) : algorithm;
+}
+
+void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& in_peers,
+                               const std::vector<std::vector<int>>& out_peers) {
+  const uint32_t nslots = options_.slots;
+  const size_t slot_bytes = options_.buffsize / nslots;
+  std::ostringstream mine;
+  for (size_t c = 0; c < in_peers.size(); ++c) {
+    auto channel = std::make_unique<Channel>();
+    channel->nslots = nslots;
+    channel->slot_bytes = slot_bytes;
+    channel->id = engine_.register_channel(channel.get());
+    for (int peer : in_peers[c]) {
+      InLink link;
+      link.peer = peer;
+      link.pair = &context_.pair(peer);
+      link.slot_bytes = slot_bytes;
+      link.window = RecvWindow(nslots);
+      void* memory = std::aligned_alloc(4096, nslots * slot_bytes);
+      if (memory == nullptr)
+        throw RunError(fmt::format("rank {}: cannot allocate {} bytes of receive slots", rank(), nslots * slot_bytes));
+      link.slots.reset(static_cast<char*>(memory));
+      link.region = context_.register_memory(memory, nslots * slot_bytes, transport::MemoryKind::Host);
+      const auto& r = link.region->remote;
+      mine << channel->id << ' ' << peer << ' ' << r.addr << ' ' << r.bytes << ' ' << r.rkey << ' ' << r.id << '\n';
+      channel->in.push_back(std::move(link));
+    }
+    for (int peer : out_peers[c]) {
+      OutLink link;
+      link.peer = peer;
+      link.pair = &context_.pair(peer);
+      link.window = SendWindow(nslots);
+      channel->out.push_back(std::move(link));
+    }
+    plan.channels.push_back(std::move(channel));
+  }
+  // Each receiver published where its slots are; each sender picks the ones meant for it.
+  auto all = bootstrap_.allgather(mine.str());
+  for (int receiver = 0; receiver < size(); ++receiver) {
+    std::istringstream lines(all[static_cast<size_t>(receiver)]);
+    uint32_t id;
+    int sender;
+    transport::RemoteRegion r;
+    while (lines >> id >> sender >> r.addr >> r.bytes >> r.rkey >> r.id) {
+      if (sender != rank()) continue;
+      for (auto& channel : plan.channels)
+        if (channel->id == id)
+          if (OutLink* link = channel->out_to(receiver)) link->remote = r;
+    }
+  }
+}
+
+Communicator::Plan& Communicator::plan(Algorithm algorithm) {
+  if (auto it = plans_.find(algorithm); it != plans_.end()) return it->second;
+  Plan& plan = plans_[algorithm];
+  const int n = size();
+  std::vector<std::vector<int>> in_peers, out_peers;
+  if (algorithm == Algorithm::Ring) {
+    for (int c = 0; c < options_.channels; ++c) {
+      in_peers.push_back({ring_prev(n, rank())});
+      out_peers.push_back({ring_next(n, rank())});
+    }
+  } else {
+    auto trees = double_binary_tree(n, rank());
+    for (int c = 0; c < tree_channel_count(options_.channels); ++c) {
+      TreeLinks links = TreeLinks::of(trees[static_cast<size_t>(c % 2)]);
+      in_peers.push_back(links.in_peers);
+      out_peers.push_back(links.out_peers);
+    }
+  }
+  build_links(plan, in_peers, out_peers);
+  return plan;
+}
+
+void Communicator::allreduce(const void* input, void* output, size_t count, DataType type, RedOp op,
+                             Algorithm algorithm) {
+  const size_t esize = dtype_size(type);
+  const size_t bytes = count * esize;
+  if (count == 0) return;
+  if (size() == 1) {
+    if (input != output) std::memcpy(output, input, bytes);
+    return;
+  }
+  const Algorithm algo = resolve(algorithm, bytes);
+  Plan& p = plan(algo);
+  const size_t align = alignment_elements(esize);
+  const size_t chunk = chunk_elements(options_.buffsize / options_.slots, esize, align);
+  const size_t nchannels = p.channels.size();
+
+  std::vector<std::unique_ptr<StepProgram>> programs;
+  std::vector<Machine> machines;
+  machines.reserve(2 * nchannels);  // partners point into this vector
+  auto trees = double_binary_tree(size(), rank());
+  for (size_t c = 0; c < nchannels; ++c) {
+    Range slice = split_range(count, nchannels, c, align);
+    Channel* channel = p.channels[c].get();
+    if (algo == Algorithm::Ring) {
+      programs.push_back(std::make_unique<RingAllreduceProgram>(size(), rank(), slice, chunk, align));
+      machines.push_back(Machine{channel, programs.back().get(), nullptr});
+    } else {
+      const TreeNode& node = trees[c % 2];
+      programs.push_back(std::make_unique<TreeUpProgram>(node, slice, chunk));
+      machines.push_back(Machine{channel, programs.back().get(), nullptr});
+      programs.push_back(std::make_unique<TreeDownProgram>(node, slice, chunk));
+      machines.push_back(Machine{channel, programs.back().get(), &machines[machines.size() - 1]});
+    }
+  }
+
+  CollectiveCall call;
+  const std::string name = fmt::format("allreduce ({})", algorithm_name(algo));
+  call.name = name;
+  call.input = input;
+  call.output = output;
+  call.type = type;
+  call.op = op;
+  call.nranks = size();
+  call.input_region = context_.register_memory(const_cast<void*>(input), bytes, transport::MemoryKind::Host);
+  call.output_region = context_.register_memory(output, bytes, transport::MemoryKind::Host);
+  engine_.run(machines, call);
+}
+
+}  // namespace sxcoll

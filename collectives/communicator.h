@@ -1,0 +1,61 @@
+// A communicator: the ranks of a run, connected by a transport, and the collectives over
+// them. Plans (channels, slots, registered memory) are built on first use of an
+// algorithm and kept.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "collectives/algorithm.h"
+#include "collectives/channel.h"
+#include "collectives/dtype.h"
+#include "collectives/engine.h"
+#include "transport/bootstrap/bootstrap.h"
+#include "transport/transport.h"
+
+namespace sxcoll {
+
+struct CommunicatorOptions {
+  int channels = 2;                   // --channels: pipelines in flight at once
+  size_t buffsize = size_t{4} << 20;  // --buffsize: receive buffer per link and channel (NCCL_BUFFSIZE)
+  uint32_t slots = 8;                 // pipeline depth: the buffer is split in this many slots (NCCL_STEPS)
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // no progress for this long is an error
+  CostModel cost;
+};
+
+// Throws UsageError naming the flag that is out of range.
+void validate_options(const CommunicatorOptions& options);
+
+class Communicator {
+ public:
+  // Connects to the peers the algorithms need. Collective.
+  Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& context, const CommunicatorOptions& options);
+
+  int rank() const { return bootstrap_.rank(); }
+  int size() const { return bootstrap_.size(); }
+  const CommunicatorOptions& options() const { return options_; }
+
+  // In place when input == output. Collective: every rank calls it with the same count,
+  // type, op and algorithm.
+  void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op,
+                 Algorithm algorithm = Algorithm::Auto);
+  Algorithm resolve(Algorithm algorithm, size_t bytes) const;
+
+ private:
+  struct Plan {
+    std::vector<std::unique_ptr<Channel>> channels;
+  };
+  Plan& plan(Algorithm algorithm);
+  void build_links(Plan& plan, const std::vector<std::vector<int>>& in_peers,
+                   const std::vector<std::vector<int>>& out_peers);
+
+  bootstrap::Bootstrap& bootstrap_;
+  transport::Context& context_;
+  CommunicatorOptions options_;
+  Engine engine_;
+  std::map<Algorithm, Plan> plans_;
+};
+
+}  // namespace sxcoll

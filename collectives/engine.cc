@@ -1,0 +1,190 @@
+#include "collectives/engine.h"
+
+#include <cstring>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "collectives/reduce.h"
+#include "transport/deadline.h"
+#include "transport/error.h"
+
+namespace sxcoll {
+
+namespace {
+
+// How long an idle loop sleeps in the transport before it looks at the bootstrap for an
+// abort: short enough that a dead rank elsewhere is reported promptly.
+constexpr int kIdleSliceMs = 100;
+// How long a rank that saw a connection break waits for the store to say who was lost.
+constexpr auto kCauseWait = std::chrono::milliseconds(1500);
+
+}  // namespace
+
+Engine::Engine(transport::Context& context, bootstrap::Bootstrap& bootstrap, std::chrono::milliseconds timeout)
+    : context_(context), bootstrap_(bootstrap), timeout_(timeout) {}
+
+uint32_t Engine::register_channel(Channel* channel) {
+  if (channels_.size() >= kMaxChannels)
+    throw RunError(fmt::format("rank {}: more than {} channels in one communicator", context_.rank(), kMaxChannels));
+  channels_.push_back(channel);
+  return static_cast<uint32_t>(channels_.size() - 1);
+}
+
+bool Engine::overlaps_inflight(const char* p, size_t bytes) const {
+  for (const auto& [cookie, r] : inflight_)
+    if (p < r.begin + r.bytes && r.begin < p + bytes) return true;
+  return false;
+}
+
+bool Engine::try_advance(Machine& m, const CollectiveCall& call, Blocked& blocked) {
+  const Step st = m.program->at(m.next);
+  Channel& ch = *m.channel;
+  auto wait = [&](Wait w, int peer) {
+    blocked = Blocked{&m, w, peer};
+    return false;
+  };
+  if (st.after >= 0 && m.partner->next <= static_cast<size_t>(st.after)) return wait(Wait::Partner, -1);
+  for (uint8_t i = 0; i < st.nrecv; ++i)
+    if (!ch.in[st.recv[i]].window.ready()) return wait(Wait::Data, ch.in[st.recv[i]].peer);
+  for (uint8_t i = 0; i < st.nsend; ++i)
+    if (!ch.out[st.send[i]].window.can_post()) return wait(Wait::Credit, ch.out[st.send[i]].peer);
+
+  const size_t esize = dtype_size(call.type);
+  const size_t bytes = st.count * esize;
+  char* out = static_cast<char*>(call.output) + st.offset * esize;
+  const char* in = static_cast<const char*>(call.input) + st.offset * esize;
+  if (st.nrecv > 0 && overlaps_inflight(out, bytes)) return wait(Wait::SendDone, -1);
+
+  for (uint8_t i = 0; i < st.nrecv; ++i) {
+    const InLink& link = ch.in[st.recv[i]];
+    if (link.window.ready_bytes() != bytes)
+      throw RunError(fmt::format("rank {}: {}: rank {} sent {} bytes on channel {} where {} were due (schedules differ: "
+                                 "were all ranks started with the same options?)",
+                                 context_.rank(), call.name, link.peer, link.window.ready_bytes(), ch.id, bytes));
+  }
+  if (st.nrecv > 0) {
+    const char* first = ch.in[st.recv[0]].slot_data();
+    if (st.with_input)
+      reduce(out, in, first, st.count, call.type, call.op);
+    else
+      std::memcpy(out, first, bytes);
+    if (st.nrecv > 1) reduce(out, out, ch.in[st.recv[1]].slot_data(), st.count, call.type, call.op);
+  }
+  if (st.finalize && call.op == RedOp::Avg) finalize_avg(out, st.count, call.type, call.nranks);
+
+  const auto& region = st.send_input ? call.input_region : call.output_region;
+  const char* src = st.send_input ? in : out;
+  const size_t src_offset = static_cast<size_t>(src - static_cast<const char*>(region->base));
+  for (uint8_t i = 0; i < st.nsend; ++i) {
+    OutLink& link = ch.out[st.send[i]];
+    const uint64_t seq = link.window.post();
+    const uint64_t cookie = next_cookie_++;
+    inflight_[cookie] = ByteRange{src, bytes};
+    link.pair->write(*region, src_offset, bytes, link.remote, link.window.slot(seq) * ch.slot_bytes,
+                     imm_data(ch.id, seq), cookie);
+  }
+  // The slots are consumed: give them back to their senders.
+  for (uint8_t i = 0; i < st.nrecv; ++i) {
+    InLink& link = ch.in[st.recv[i]];
+    const uint64_t seq = link.window.consume();
+    ++credits_in_flight_;
+    link.pair->notify(imm_credit(ch.id, seq), 0);
+  }
+  ++m.next;
+  return true;
+}
+
+void Engine::handle(const transport::Completion& c) {
+  using Type = transport::Completion::Type;
+  if (c.type == Type::Sent) {
+    if (c.cookie == 0)
+      --credits_in_flight_;
+    else
+      inflight_.erase(c.cookie);
+    return;
+  }
+  const uint32_t id = imm_channel(c.imm);
+  Channel* ch = id < channels_.size() ? channels_[id] : nullptr;
+  if (imm_is_credit(c.imm)) {
+    OutLink* link = ch ? ch->out_to(c.peer) : nullptr;
+    if (link == nullptr)
+      throw RunError(fmt::format("rank {}: credit from rank {} for unknown channel {}", context_.rank(), c.peer, id));
+    link->window.credit();
+  } else {
+    InLink* link = ch ? ch->in_from(c.peer) : nullptr;
+    if (link == nullptr)
+      throw RunError(fmt::format("rank {}: data from rank {} for unknown channel {}", context_.rank(), c.peer, id));
+    link->window.arrived(imm_sequence(c.imm), c.bytes);
+  }
+}
+
+std::string Engine::describe(const Blocked& b, const CollectiveCall& call) const {
+  if (b.machine == nullptr) return "waiting for our own writes to complete";
+  std::string where = fmt::format("channel {}, step {} of {}", b.machine->channel->id, b.machine->next,
+                                  b.machine->size);
+  switch (b.wait) {
+    case Wait::Data:
+      return fmt::format("waiting for data from rank {} ({})", b.peer, where);
+    case Wait::Credit:
+      return fmt::format("waiting for rank {} to free a slot ({})", b.peer, where);
+    case Wait::SendDone:
+      return fmt::format("waiting for a write to complete ({})", where);
+    case Wait::Partner:
+      return fmt::format("waiting for the other half of {} ({})", call.name, where);
+    case Wait::None:
+      break;
+  }
+  return where;
+}
+
+void Engine::drive(std::vector<Machine>& machines, const CollectiveCall& call) {
+  auto last_progress = Clock::now();
+  Blocked blocked;
+  for (;;) {
+    bool advanced = false;
+    bool all_done = true;
+    for (auto& m : machines) {
+      // Bounded per machine, so that one channel cannot starve the others or the network.
+      for (int k = 0; k < 16 && m.next < m.size && try_advance(m, call, blocked); ++k) advanced = true;
+      if (m.next < m.size) all_done = false;
+    }
+    if (all_done && inflight_.empty() && credits_in_flight_ == 0) return;
+    if (all_done) blocked = Blocked{};
+    completions_.clear();
+    context_.progress(completions_, advanced ? 0 : kIdleSliceMs);
+    for (const auto& c : completions_) handle(c);
+    if (advanced || !completions_.empty()) {
+      last_progress = Clock::now();
+      continue;
+    }
+    if (auto reason = bootstrap_.poll_abort())
+      throw RunError(fmt::format("rank {}: {} aborted: {}", context_.rank(), call.name, *reason));
+    if (Clock::now() - last_progress > timeout_)
+      throw RunError(fmt::format("rank {}: {}: no progress for {} ms, {}", context_.rank(), call.name, timeout_.count(),
+                                 describe(blocked, call)));
+  }
+}
+
+void Engine::run(std::vector<Machine>& machines, const CollectiveCall& call) {
+  for (auto& m : machines) {
+    m.next = 0;
+    m.size = m.program->size();
+  }
+  try {
+    drive(machines, call);
+  } catch (const PeerError& e) {
+    // A broken connection says which peer is gone from here; the store knows which rank
+    // was lost first (it may be further away). Name both.
+    Deadline deadline(kCauseWait);
+    while (!deadline.expired()) {
+      if (auto reason = bootstrap_.poll_abort())
+        throw RunError(fmt::format("rank {}: {} failed: {} (seen here as: {})", context_.rank(), call.name, *reason,
+                                   e.what()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw RunError(fmt::format("rank {}: {} failed: lost rank {}: {}", context_.rank(), call.name, e.peer(), e.what()));
+  }
+}
+
+}  // namespace sxcoll

@@ -1,0 +1,76 @@
+// The progress engine: runs step programs over channels, one loop for all of them, and
+// turns every wait into one with a deadline and a reason.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "collectives/channel.h"
+#include "collectives/dtype.h"
+#include "collectives/step.h"
+#include "transport/bootstrap/bootstrap.h"
+#include "transport/transport.h"
+
+namespace sxcoll {
+
+struct CollectiveCall {
+  std::string_view name;  // "allreduce (ring)": what error messages say was running
+  const void* input = nullptr;
+  void* output = nullptr;
+  DataType type = DataType::Float32;
+  RedOp op = RedOp::Sum;
+  int nranks = 1;
+  std::shared_ptr<transport::MemoryRegion> input_region;
+  std::shared_ptr<transport::MemoryRegion> output_region;
+};
+
+// One program running on one channel; `partner` is the program its steps' `after` refers to.
+struct Machine {
+  Channel* channel = nullptr;
+  const StepProgram* program = nullptr;
+  const Machine* partner = nullptr;
+  size_t next = 0;
+  size_t size = 0;
+};
+
+class Engine {
+ public:
+  Engine(transport::Context& context, bootstrap::Bootstrap& bootstrap, std::chrono::milliseconds timeout);
+
+  // Channels must be registered before their first arrival can come.
+  uint32_t register_channel(Channel* channel);
+  // Runs until every machine has done all its steps and every write of ours completed.
+  // Throws RunError naming rank, peer, operation and cause.
+  void run(std::vector<Machine>& machines, const CollectiveCall& call);
+
+ private:
+  enum class Wait { None, Partner, Data, Credit, SendDone };
+  struct Blocked {
+    const Machine* machine = nullptr;
+    Wait wait = Wait::None;
+    int peer = -1;
+  };
+  struct ByteRange {
+    const char* begin;
+    size_t bytes;
+  };
+
+  bool try_advance(Machine& m, const CollectiveCall& call, Blocked& blocked);
+  void handle(const transport::Completion& c);
+  bool overlaps_inflight(const char* p, size_t bytes) const;
+  void drive(std::vector<Machine>& machines, const CollectiveCall& call);
+  std::string describe(const Blocked& b, const CollectiveCall& call) const;
+
+  transport::Context& context_;
+  bootstrap::Bootstrap& bootstrap_;
+  std::chrono::milliseconds timeout_;
+  std::vector<Channel*> channels_;
+  std::unordered_map<uint64_t, ByteRange> inflight_;  // cookie -> source bytes of a write
+  uint64_t next_cookie_ = 1;                           // 0 marks credits
+  size_t credits_in_flight_ = 0;
+  std::vector<transport::Completion> completions_;
+};
+
+}  // namespace sxcoll

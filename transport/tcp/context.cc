@@ -1,0 +1,138 @@
+#include "transport/tcp/context.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+
+#include <fmt/core.h>
+
+#include "transport/error.h"
+
+namespace sxcoll::transport::tcp {
+
+namespace {
+
+uint64_t token_hash(const bootstrap::Bootstrap& b) { return std::hash<std::string>{}(b.launch().token); }
+
+}  // namespace
+
+Context::Context(bootstrap::Bootstrap& bootstrap, const Options& options)
+    : bootstrap_(bootstrap), options_(options), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+  if (!epoll_.valid()) throw RunError(fmt::format("rank {}: tcp: epoll_create: {}", rank(), errno_text(errno)));
+  listener_ = net::listen_tcp(bootstrap_.reachable_host(), 0);
+}
+
+Context::~Context() = default;
+
+std::string Context::describe() const {
+  return fmt::format("tcp, {} socket{} per peer", options_.sockets_per_peer, options_.sockets_per_peer > 1 ? "s" : "");
+}
+
+void Context::connect(const std::vector<int>& peers) {
+  // Everyone publishes its listening address; each pair is then opened by the higher rank,
+  // so that nobody waits on a peer that is itself waiting.
+  auto here = net::local_address(listener_.get());
+  auto addresses = bootstrap_.allgather(here.str());
+  Deadline deadline(bootstrap_.timeout());
+  const int nsocks = options_.sockets_per_peer;
+  const uint64_t token = token_hash(bootstrap_);
+
+  std::map<int, std::vector<net::Fd>> fresh;
+  int expected_accepts = 0;
+  for (int peer : peers) {
+    if (peer == rank() || pairs_.count(peer) || fresh.count(peer)) continue;
+    if (peer < 0 || peer >= size()) throw RunError(fmt::format("rank {}: tcp: no rank {} to connect to", rank(), peer));
+    auto& fds = fresh[peer];
+    fds.resize(static_cast<size_t>(nsocks));
+    if (peer > rank()) {
+      expected_accepts += nsocks;
+      continue;
+    }
+    auto where = net::parse_host_port(addresses[static_cast<size_t>(peer)], "peer address");
+    for (int s = 0; s < nsocks; ++s) {
+      auto what = fmt::format("rank {}: tcp: connect to rank {} at {}", rank(), peer, where.str());
+      fds[static_cast<size_t>(s)] = net::connect_tcp(where, deadline, what);
+      StreamHello hello{token, static_cast<uint32_t>(rank()), static_cast<uint32_t>(s)};
+      net::send_all(fds[static_cast<size_t>(s)].get(), &hello, sizeof hello, deadline, what);
+    }
+  }
+  for (int i = 0; i < expected_accepts; ++i) {
+    auto what = fmt::format("rank {}: tcp: waiting for {} more connection(s) from higher ranks", rank(),
+                            expected_accepts - i);
+    net::Fd fd = net::accept_tcp(listener_.get(), deadline, what);
+    StreamHello hello{};
+    net::recv_all(fd.get(), &hello, sizeof hello, deadline, what);
+    int peer = static_cast<int>(hello.rank);
+    if (hello.token_hash != token || !fresh.count(peer) || hello.stream >= static_cast<uint32_t>(nsocks) ||
+        fresh[peer][hello.stream].valid()) {
+      --i;  // a stray process or a stale connection: refuse it and keep waiting
+      continue;
+    }
+    fresh[peer][hello.stream] = std::move(fd);
+  }
+  for (auto& [peer, fds] : fresh) {
+    auto pair = std::make_unique<Pair>(*this, peer, std::move(fds));
+    for (size_t s = 0; s < pair->stream_count(); ++s) {
+      tags_.push_back(std::make_unique<StreamTag>(StreamTag{pair.get(), s}));
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.ptr = tags_.back().get();
+      if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, pair->stream_fd(s), &ev) != 0)
+        throw RunError(fmt::format("rank {}: tcp: epoll_ctl: {}", rank(), errno_text(errno)));
+      pair->set_epoll_tag(s, tags_.back().get());
+    }
+    pairs_[peer] = std::move(pair);
+  }
+}
+
+transport::Pair& Context::pair(int peer) {
+  auto it = pairs_.find(peer);
+  if (it == pairs_.end()) throw RunError(fmt::format("rank {}: tcp: not connected to rank {}", rank(), peer));
+  return *it->second;
+}
+
+std::shared_ptr<MemoryRegion> Context::register_memory(void* base, size_t bytes, MemoryKind kind) {
+  if (kind != MemoryKind::Host)
+    throw UsageError("tcp: device memory must be staged through host buffers by the caller");
+  auto key = std::make_pair(reinterpret_cast<uintptr_t>(base), bytes);
+  if (auto it = region_cache_.find(key); it != region_cache_.end()) return it->second;
+  auto region = std::make_shared<MemoryRegion>();
+  region->base = base;
+  region->bytes = bytes;
+  region->kind = kind;
+  region->remote.addr = reinterpret_cast<uint64_t>(base);
+  region->remote.bytes = bytes;
+  region->remote.id = static_cast<uint32_t>(regions_.size() + 1);
+  regions_.push_back(region);
+  region_cache_[key] = region;
+  return region;
+}
+
+const MemoryRegion* Context::region(uint32_t id) const {
+  if (id == 0 || id > regions_.size()) return nullptr;
+  return regions_[id - 1].get();
+}
+
+void Context::want_writable(int fd, void* tag, bool on) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | (on ? EPOLLOUT : 0u);
+  ev.data.ptr = tag;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+}
+
+void Context::progress(std::vector<Completion>& out, int timeout_ms) {
+  if (!completed_.empty()) timeout_ms = 0;
+  epoll_event events[64];
+  int n = ::epoll_wait(epoll_.get(), events, 64, timeout_ms);
+  if (n < 0 && errno != EINTR) throw RunError(fmt::format("rank {}: tcp: epoll_wait: {}", rank(), errno_text(errno)));
+  for (int i = 0; i < n; ++i) {
+    auto* tag = static_cast<StreamTag*>(events[i].data.ptr);
+    if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) tag->pair->on_readable(tag->stream);
+    if (events[i].events & EPOLLOUT) tag->pair->on_writable(tag->stream);
+  }
+  out.insert(out.end(), completed_.begin(), completed_.end());
+  completed_.clear();
+}
+
+}  // namespace sxcoll::transport::tcp

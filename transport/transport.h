@@ -1,0 +1,80 @@
+// The transport contract: what every backend (tcp, verbs) offers the collectives.
+//
+// The model is the one RDMA hardware offers, so that the verbs backend maps onto it
+// one to one: a rank writes bytes from its registered memory into a peer's registered
+// memory (RDMA WRITE WITH IMMEDIATE); the peer learns of the arrival through a completion
+// carrying the 32-bit immediate. A backend with several streams per connection (QPs,
+// sockets) stripes a write over them and reports its arrival once. Nothing blocks except
+// progress(), which also is the only place completions come from: one loop drives all.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "transport/memory.h"
+
+namespace sxcoll::transport {
+
+struct Completion {
+  enum class Type : uint8_t {
+    Sent,     // a write (or notify) of ours finished: its source may be reused
+    Arrived,  // a peer's write landed in our memory, or its notify came
+  };
+  Type type;
+  int peer;
+  uint32_t imm;     // Arrived: the immediate the peer sent
+  size_t bytes;     // Arrived: bytes written
+  uint64_t cookie;  // Sent: the cookie given to write()/notify()
+};
+
+// Bytes moved, for the bench's per-rail report.
+struct RailCounters {
+  std::string rail;  // "lo", "mlx5_0:1", ...
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+};
+
+// A connection to one peer.
+class Pair {
+ public:
+  virtual ~Pair() = default;
+  virtual int peer() const = 0;
+
+  // Writes [src.base + src_offset, +len) into the peer's `dst` at `dst_offset` and signals
+  // `imm` to the peer. len may exceed 4 GiB. Returns at once; see Completion.
+  virtual void write(const MemoryRegion& src, size_t src_offset, size_t len, const RemoteRegion& dst,
+                     size_t dst_offset, uint32_t imm, uint64_t cookie) = 0;
+
+  // A write of zero bytes: only `imm` reaches the peer (credits, flags).
+  virtual void notify(uint32_t imm, uint64_t cookie) = 0;
+};
+
+// One rank's endpoint: its connections, registered memory and progress engine.
+class Context {
+ public:
+  virtual ~Context() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // For the bench header: "tcp, 2 sockets per peer".
+  virtual std::string describe() const = 0;
+
+  // Connects to `peers`. Collective: every rank calls it at the same point, and the peer
+  // sets are symmetric (a lists b exactly when b lists a). Peers already connected are kept.
+  virtual void connect(const std::vector<int>& peers) = 0;
+  virtual Pair& pair(int peer) = 0;
+
+  // Registration is cached by the backend: registering the same range again is cheap.
+  virtual std::shared_ptr<MemoryRegion> register_memory(void* base, size_t bytes, MemoryKind kind) = 0;
+
+  // Moves bytes; appends completions to `out`. Waits up to `timeout_ms` for the first
+  // event when nothing is ready (0: never waits). Throws PeerError on a broken connection.
+  virtual void progress(std::vector<Completion>& out, int timeout_ms) = 0;
+
+  virtual std::vector<RailCounters> counters() const = 0;
+};
+
+}  // namespace sxcoll::transport
