@@ -96,7 +96,7 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("--channels", b.channels, "Pipelines in flight (NCCL channels)")->capture_default_str();
   cmd->add_option("--buffsize", b.buffsize, "Receive buffer per link and channel (NCCL_BUFFSIZE)")->capture_default_str();
   cmd->add_option("--timeout", b.timeout, "Give up after no progress for this long (30s, 500ms, 2m)")->capture_default_str();
-  cmd->add_option("--np", b.np, "Fork this many local ranks (when no launcher started us)");
+  b.np_option = cmd->add_option("--np", b.np, "Fork this many local ranks (when no launcher started us)");
   cmd->add_option("--json", b.json, "Write results as JSON to this new file");
   cmd->add_option("--csv", b.csv, "Write results as CSV to this new file");
 }
@@ -109,8 +109,8 @@ int BenchCommand::run() {
       throw UsageError(fmt::format("--np {} conflicts with {}'s world size {}", options.np, launch->launcher, launch->size));
     return bench::run_bench_rank(options, *launch);
   }
-  if (options.np < 0) throw UsageError(fmt::format("--np {}: the number of ranks must be positive", options.np));
-  if (options.np == 0 && np != 0) throw UsageError("--np 0: the number of ranks must be positive");
+  if (np_option->count() > 0 && options.np < 1)
+    throw UsageError(fmt::format("--np {}: the number of ranks must be at least 1", options.np));
   const int nranks = options.np > 0 ? options.np : 1;
   if (nranks > 1024) throw UsageError(fmt::format("--np {}: more than 1024 local ranks", nranks));
   // Ranks report a failure within the timeout; the launcher waits that long again for stragglers.

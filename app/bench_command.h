@@ -8,6 +8,7 @@ namespace sxcoll::app {
 // Adds the subcommand; the returned callback runs it and gives the exit code.
 struct BenchCommand {
   CLI::App* command = nullptr;
+  CLI::Option* np_option = nullptr;
   int run();
 
   // Raw flag values; turned into BenchOptions by run().

@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include "transport/bootstrap/mpi_rendezvous.h"
 #include "transport/error.h"
 
 namespace sxcoll::bootstrap {
@@ -29,6 +30,16 @@ Bootstrap::Bootstrap(const LaunchInfo& info, std::chrono::milliseconds timeout) 
   } else if (info.master) {
     master = net::parse_host_port(*info.master, "rendezvous address (SXCOLL_MASTER or MASTER_ADDR:MASTER_PORT)");
     if (info.rank == 0) server_ = std::make_unique<StoreServer>(net::listen_tcp("", master.port), info.token, info.size);
+  } else if (mpi_rendezvous_available(info)) {
+    // Rank 0 listens on every interface and names itself by hostname, which the other
+    // hosts of an MPI job resolve.
+    master = net::parse_host_port(mpi_share_master(info,
+                                                   [&] {
+                                                     server_ = std::make_unique<StoreServer>(
+                                                         net::listen_tcp("", 0), info.token, info.size);
+                                                     return net::HostPort{this_hostname(), server_->address().port}.str();
+                                                   }),
+                                  "store address from rank 0");
   } else if (info.size == 1) {
     server_ = std::make_unique<StoreServer>(net::listen_tcp("127.0.0.1", 0), info.token, 1);
     master = server_->address();
