@@ -1,0 +1,166 @@
+// `sxcoll` as a user runs it: bad input gets one line naming the problem and exit code 2,
+// before any work; a good run prints nccl-tests' table and writes JSON and CSV.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "transport/socket.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fmt::format("sxcoll-cli-{}-{}", ::getpid(), counter_++);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs sxcoll with `args` (shell words) and optional environment assignments.
+  Result run(const std::string& args, const std::string& env = "") {
+    std::string cmd = fmt::format("env -u SXCOLL_RANK -u OMPI_COMM_WORLD_RANK -u SLURM_PROCID -u PMI_RANK -u RANK {} {} {} >{} 2>{}",
+                                  env, SXCOLL_BINARY, args, (dir_ / "out").string(), (dir_ / "err").string());
+    int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_ / "out"), slurp(dir_ / "err")};
+  }
+
+  // Bad input: exit 2, one line on stderr that mentions `needle`, nothing on stdout.
+  void expect_usage_error(const std::string& args, const std::string& needle, const std::string& env = "") {
+    Result r = run(args, env);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr(needle)) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line, got:\n" << r.err;
+    EXPECT_EQ(r.out, "") << "no work may start before the input is checked";
+  }
+
+  fs::path dir_;
+  static inline int counter_ = 0;
+};
+
+TEST_F(Cli, UnknownDataType) { expect_usage_error("bench -d float17", "-d 'float17': unknown"); }
+TEST_F(Cli, UnknownOp) { expect_usage_error("bench -o mean", "-o 'mean': unknown"); }
+TEST_F(Cli, MinLargerThanMax) { expect_usage_error("bench -b 1M -e 1K", "-b 1048576 is larger than -e 1024"); }
+TEST_F(Cli, MalformedSize) { expect_usage_error("bench -e 12Q", "-e '12Q': unknown suffix"); }
+TEST_F(Cli, NegativeSize) { expect_usage_error("bench -b -5", "-b"); }
+TEST_F(Cli, ZeroRanks) { expect_usage_error("bench --np 0", "--np 0"); }
+TEST_F(Cli, NegativeRanks) { expect_usage_error("bench --np -3", "--np -3"); }
+TEST_F(Cli, UnknownAlgorithm) { expect_usage_error("bench --algo star", "--algo 'star'"); }
+TEST_F(Cli, UnknownTransport) { expect_usage_error("bench --transport carrier-pigeon", "--transport carrier-pigeon"); }
+TEST_F(Cli, BadTimeout) { expect_usage_error("bench --timeout soon", "--timeout 'soon'"); }
+TEST_F(Cli, UnknownFlag) { expect_usage_error("bench --frobnicate", "frobnicate"); }
+TEST_F(Cli, NoSubcommand) { expect_usage_error("", "subcommand"); }
+
+TEST_F(Cli, ExistingResultFileIsNeverOverwritten) {
+  std::ofstream(dir_ / "taken.json") << "{}";
+  expect_usage_error(fmt::format("bench --json {}", (dir_ / "taken.json").string()), "never overwritten");
+  EXPECT_EQ(slurp(dir_ / "taken.json"), "{}");
+}
+
+TEST_F(Cli, MalformedMaster) {
+  expect_usage_error("bench --timeout 1s", "is not host:port", "SXCOLL_RANK=1 SXCOLL_SIZE=2 SXCOLL_MASTER=nohostport");
+}
+
+TEST_F(Cli, MalformedLauncherRank) {
+  expect_usage_error("bench", "OMPI_COMM_WORLD_RANK='x' is not a number", "OMPI_COMM_WORLD_RANK=x OMPI_COMM_WORLD_SIZE=2");
+}
+
+TEST_F(Cli, UnreachableMaster) {
+  uint16_t port = sxcoll::net::local_address(sxcoll::net::listen_tcp("127.0.0.1", 0).get()).port;
+  expect_usage_error("bench --timeout 1s", fmt::format("cannot connect to 127.0.0.1:{}", port),
+                     fmt::format("SXCOLL_RANK=1 SXCOLL_SIZE=2 SXCOLL_MASTER=127.0.0.1:{}", port));
+}
+
+TEST_F(Cli, LauncherWithoutRendezvousAddress) {
+  expect_usage_error("bench", "no rendezvous address", "OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=4");
+}
+
+TEST_F(Cli, BenchPrintsTheTableAndWritesJsonAndCsv) {
+  auto json = dir_ / "r.json", csv = dir_ / "r.csv";
+  Result r = run(fmt::format("bench --np 3 -b 1K -e 64K -f 4 -n 2 -w 1 -d int32,bfloat16 -o sum,max --json {} --csv {}",
+                             json.string(), csv.string()));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("# engine: sxcoll"));
+  EXPECT_THAT(r.out, HasSubstr("# ranks: 3"));
+  EXPECT_THAT(r.out, HasSubstr("# Out of bounds values : 0 OK"));
+  EXPECT_THAT(r.out, HasSubstr("# Avg bus bandwidth    : "));
+  // 4 sizes (1K, 4K, 16K, 64K) x 2 types x 2 ops, each a row with both placements.
+  int rows = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] != '#') {
+      ++rows;
+      EXPECT_THAT(line, MatchesRegex(" *[0-9]+ +[0-9]+ +(int32|bfloat16) +(sum|max) +-1( +[0-9.]+ +[0-9.]+ +[0-9.]+ +0){2} +(ring|tree)"));
+    }
+  EXPECT_EQ(rows, 16);
+
+  auto j = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(j["ranks"], 3);
+  ASSERT_EQ(j["results"].size(), 16u);
+  for (const auto& row : j["results"]) {
+    EXPECT_EQ(row["out_of_place"]["wrong"], 0);
+    EXPECT_EQ(row["in_place"]["wrong"], 0);
+    EXPECT_GT(row["out_of_place"]["time_us"].get<double>(), 0);
+  }
+  std::string csv_text = slurp(csv);
+  EXPECT_EQ(std::count(csv_text.begin(), csv_text.end(), '\n'), 1 + 32);
+}
+
+// Multi-host launchers, on one host: the same binary under mpirun (rank 0's address
+// travels through MPI) and under Slurm's variables (rank 0's host from the node list).
+TEST_F(Cli, RunsUnderMpirunWithoutAnyAddress) {
+  if (std::system("command -v mpirun >/dev/null 2>&1") != 0) GTEST_SKIP() << "mpirun is not installed";
+  std::string cmd = fmt::format(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 3 {} bench -b 1K -e 64K "
+      "-f 8 -n 2 -w 1 -d int64 >{} 2>{}",
+      SXCOLL_BINARY, (dir_ / "out").string(), (dir_ / "err").string());
+  int status = std::system(cmd.c_str());
+  std::string out = slurp(dir_ / "out");
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(dir_ / "err");
+  EXPECT_THAT(out, HasSubstr("# ranks: 3"));
+  EXPECT_THAT(out, HasSubstr("launcher: mpirun"));
+  EXPECT_THAT(out, HasSubstr("# Out of bounds values : 0 OK"));
+}
+
+TEST_F(Cli, RunsUnderSlurmVariables) {
+  // Two tasks of a pretend Slurm step on this host; the port follows from the job id.
+  int job = 1000 + ::getpid() % 15000;
+  std::string env = fmt::format("SLURM_NTASKS=2 SLURM_JOB_ID={} SLURM_STEP_NODELIST=localhost", job);
+  std::string base = fmt::format("{} bench -b 4K -e 4K -n 2 -w 1", SXCOLL_BINARY);
+  std::string cmd = fmt::format("(env {} SLURM_PROCID=1 SLURM_LOCALID=1 {} >/dev/null 2>{} & env {} SLURM_PROCID=0 {} >{} 2>>{}; "
+                                "r0=$?; wait $!; r1=$?; exit $((r0 + r1)))",
+                                env, base, (dir_ / "err").string(), env, base, (dir_ / "out").string(),
+                                (dir_ / "err").string());
+  int status = std::system(("bash -c '" + cmd + "'").c_str());
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(dir_ / "err");
+  std::string out = slurp(dir_ / "out");
+  EXPECT_THAT(out, HasSubstr("# ranks: 2"));
+  EXPECT_THAT(out, HasSubstr("launcher: srun"));
+  EXPECT_THAT(out, HasSubstr("# Out of bounds values : 0 OK"));
+}
+
+}  // namespace

@@ -1,0 +1,104 @@
+// Allreduce end to end: ranks as processes on loopback TCP, every dtype and op, counts
+// that hit the edges (0, 1, a prime, several pipeline loops), in and out of place,
+// ring and tree, for world sizes that are and are not powers of two.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "bench/check_values.h"
+#include "multiprocess/rank_harness.h"
+
+namespace sxcoll {
+namespace {
+
+struct Case {
+  int nranks;
+  Algorithm algorithm;
+  int sockets;
+};
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  return fmt::format("n{}_{}_socks{}", info.param.nranks, algorithm_name(info.param.algorithm), info.param.sockets);
+}
+
+class AllreduceMatrix : public ::testing::TestWithParam<Case> {};
+
+// A body that fails loudly: each mismatch is printed by the rank that saw it.
+int check_all(testing::RankEnv& env, Algorithm algorithm) {
+  const int n = env.comm.size();
+  const int rank = env.comm.rank();
+  const size_t few_mib = (size_t{3} << 20) + 123;  // bytes; not a multiple of anything
+  int failures = 0;
+  std::vector<char> input, output;
+  for (DataType type : kAllDataTypes) {
+    const size_t esize = dtype_size(type);
+    for (RedOp op : kAllRedOps) {
+      for (size_t count : {size_t{0}, size_t{1}, size_t{1009}, few_mib / esize}) {
+        input.assign(count * esize + 64, 0);
+        output.assign(count * esize + 64, 0);
+        for (bool in_place : {false, true}) {
+          bench::fill_allreduce_input(input.data(), count, type, op, rank, n);
+          char* out = in_place ? input.data() : output.data();
+          env.comm.allreduce(input.data(), out, count, type, op, algorithm);
+          size_t wrong = bench::count_allreduce_errors(out, count, type, op, n);
+          if (wrong != 0) {
+            std::fprintf(stderr, "rank %d: %s %s count %zu %s: %zu wrong\n", rank, std::string(dtype_name(type)).c_str(),
+                         std::string(redop_name(op)).c_str(), count, in_place ? "in-place" : "out-of-place", wrong);
+            ++failures;
+          }
+        }
+      }
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+TEST_P(AllreduceMatrix, EveryTypeOpCountAndPlacementIsExact) {
+  const Case c = GetParam();
+  CommunicatorOptions comm;
+  comm.buffsize = 256 << 10;  // small slots: the few-MiB case wraps every slot many times
+  comm.channels = 2;
+  comm.timeout = std::chrono::seconds(60);
+  transport::TransportOptions transport;
+  transport.sockets_per_peer = c.sockets;
+  int code = testing::run_ranks(c.nranks, [&](testing::RankEnv& env) { return check_all(env, c.algorithm); }, comm,
+                                transport);
+  EXPECT_EQ(code, 0) << "see the ranks' messages above";
+}
+
+INSTANTIATE_TEST_SUITE_P(WorldSizes, AllreduceMatrix,
+                         ::testing::Values(Case{1, Algorithm::Ring, 1}, Case{2, Algorithm::Ring, 1},
+                                           Case{2, Algorithm::Tree, 2}, Case{3, Algorithm::Ring, 2},
+                                           Case{3, Algorithm::Tree, 1}, Case{4, Algorithm::Ring, 1},
+                                           Case{4, Algorithm::Tree, 1}, Case{5, Algorithm::Ring, 1},
+                                           Case{5, Algorithm::Tree, 2}, Case{8, Algorithm::Ring, 1},
+                                           Case{8, Algorithm::Tree, 1}),
+                         case_name);
+
+// Plans persist across calls and algorithms: switching back and forth must keep every
+// link's counters in step, and auto must resolve the same way on every rank.
+TEST(AllreduceSequence, AlternatingAlgorithmsAndSizesStayCorrect) {
+  CommunicatorOptions comm;
+  comm.buffsize = 64 << 10;
+  comm.channels = 3;
+  int code = testing::run_ranks(5, [&](testing::RankEnv& env) {
+    std::vector<float> in, out;
+    int failures = 0;
+    for (int iter = 0; iter < 30; ++iter) {
+      const size_t count = (size_t{1} << (iter % 18)) + static_cast<size_t>(iter);
+      const Algorithm algo = iter % 3 == 0 ? Algorithm::Ring : iter % 3 == 1 ? Algorithm::Tree : Algorithm::Auto;
+      in.assign(count, 0);
+      out.assign(count, 0);
+      bench::fill_allreduce_input(in.data(), count, DataType::Float32, RedOp::Sum, env.comm.rank(), env.comm.size());
+      env.comm.allreduce(in.data(), out.data(), count, DataType::Float32, RedOp::Sum, algo);
+      failures += bench::count_allreduce_errors(out.data(), count, DataType::Float32, RedOp::Sum, env.comm.size()) != 0;
+    }
+    return failures;
+  }, comm);
+  EXPECT_EQ(code, 0);
+}
+
+}  // namespace
+}  // namespace sxcoll

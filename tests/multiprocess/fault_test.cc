@@ -1,0 +1,136 @@
+// Failures in a distributed run: a rank killed mid-collective is named by every survivor,
+// well inside the deadline; a rank that never arrives fails the rendezvous by name; a
+// stray process of another run is refused.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "multiprocess/rank_harness.h"
+#include "transport/error.h"
+#include "transport/socket.h"
+
+namespace sxcoll {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class KilledRank : public ::testing::TestWithParam<int> {};
+
+TEST_P(KilledRank, EverySurvivorFailsNamingTheLostRank) {
+  const int victim = GetParam();
+  const int nranks = 4;
+  const auto deadline = std::chrono::seconds(20);
+  fs::path dir = fs::temp_directory_path() / fmt::format("sxcoll-fault-{}-{}", ::getpid(), victim);
+  fs::create_directories(dir);
+
+  auto start = std::chrono::steady_clock::now();
+  int code = bootstrap::launch_local(
+      nranks,
+      [&](const bootstrap::LaunchInfo& info) {
+        bootstrap::Bootstrap boot(info, deadline);
+        auto context = transport::make_context(boot, {});
+        CommunicatorOptions options;
+        options.timeout = deadline;
+        Communicator comm(boot, *context, options);
+        if (info.rank == victim) {
+          std::thread([] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+            ::raise(SIGKILL);
+          }).detach();
+        }
+        std::vector<float> data(size_t{16} << 20, 1.0f);  // 64 MiB: each allreduce lasts a while
+        try {
+          for (int i = 0; i < 100000; ++i)
+            comm.allreduce(data.data(), data.data(), data.size(), DataType::Float32, RedOp::Sum, Algorithm::Ring);
+        } catch (const std::exception& e) {
+          std::ofstream(dir / fmt::format("rank{}.txt", info.rank)) << e.what();
+          boot.abort(e.what());
+          return 1;
+        }
+        return 0;
+      },
+      deadline + std::chrono::seconds(5));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+
+  EXPECT_NE(code, 0);
+  EXPECT_LT(elapsed, deadline) << "survivors must report within the deadline, not by timing out";
+  for (int rank = 0; rank < nranks; ++rank) {
+    fs::path report = dir / fmt::format("rank{}.txt", rank);
+    if (rank == victim) {
+      EXPECT_FALSE(fs::exists(report));
+      continue;
+    }
+    ASSERT_TRUE(fs::exists(report)) << "rank " << rank << " did not report a failure";
+    std::string message = read_file(report);
+    EXPECT_THAT(message, HasSubstr(fmt::format("rank {}: allreduce (ring)", rank)));
+    EXPECT_THAT(message, HasSubstr(fmt::format("rank {} lost", victim)));
+  }
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Victims, KilledRank, ::testing::Values(2, 0), [](const auto& param_info) {
+  return param_info.param == 0 ? std::string("StoreHost") : fmt::format("Rank{}", param_info.param);
+});
+
+TEST(Rendezvous, MissingRanksAreNamedAtTheDeadline) {
+  bootstrap::LaunchInfo info;
+  info.launcher = "test";
+  info.rank = 0;
+  info.size = 3;
+  info.token = "t";
+  info.store_fd = net::listen_tcp("127.0.0.1", 0).release();
+  auto start = std::chrono::steady_clock::now();
+  try {
+    bootstrap::Bootstrap boot(info, std::chrono::milliseconds(1000));
+    FAIL() << "the rendezvous succeeded without ranks 1 and 2";
+  } catch (const RunError& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("ranks 1,2 of 3 did not arrive within 1000 ms"));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(Rendezvous, AProcessOfAnotherRunIsRefused) {
+  net::Fd listener = net::listen_tcp("127.0.0.1", 0);
+  auto address = net::local_address(listener.get());
+  bootstrap::StoreServer server(std::move(listener), "run-a", 2);
+  try {
+    bootstrap::StoreClient stray(address, "run-b", 1, Deadline(std::chrono::seconds(5)));
+    FAIL() << "a client with another run's token was admitted";
+  } catch (const UsageError& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("run token mismatch"));
+  }
+}
+
+TEST(Rendezvous, UnreachableMasterIsAUsageErrorAfterTheTimeout) {
+  // A port that nobody listens on: bind one, learn its number, close it.
+  uint16_t port = net::local_address(net::listen_tcp("127.0.0.1", 0).get()).port;
+  bootstrap::LaunchInfo info;
+  info.launcher = "test";
+  info.rank = 1;
+  info.size = 2;
+  info.master = fmt::format("127.0.0.1:{}", port);
+  try {
+    bootstrap::Bootstrap boot(info, std::chrono::milliseconds(500));
+    FAIL() << "joined a store that does not exist";
+  } catch (const UsageError& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr(fmt::format("cannot connect to 127.0.0.1:{}", port)));
+  }
+}
+
+}  // namespace
+}  // namespace sxcoll

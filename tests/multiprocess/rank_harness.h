@@ -1,0 +1,39 @@
+// Runs a test body as N ranks: forked processes joined through sxcoll's own bootstrap,
+// each with a TCP transport and a communicator, as `sxcoll bench --np N` runs them.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+
+#include "collectives/communicator.h"
+#include "transport/bootstrap/bootstrap.h"
+#include "transport/bootstrap/local_launcher.h"
+#include "transport/factory.h"
+
+namespace sxcoll::testing {
+
+struct RankEnv {
+  bootstrap::Bootstrap& boot;
+  Communicator& comm;
+};
+
+// Returns the launcher's exit code: 0 when every rank's body returned 0.
+inline int run_ranks(int nranks, const std::function<int(RankEnv&)>& body,
+                     CommunicatorOptions comm_options = {}, transport::TransportOptions transport_options = {}) {
+  return bootstrap::launch_local(
+      nranks,
+      [&](const bootstrap::LaunchInfo& info) {
+        bootstrap::Bootstrap boot(info, comm_options.timeout);
+        auto context = transport::make_context(boot, transport_options);
+        Communicator comm(boot, *context, comm_options);
+        RankEnv env{boot, comm};
+        int code = body(env);
+        boot.barrier();  // nobody closes connections while a peer still reads
+        return code;
+      },
+      comm_options.timeout + std::chrono::seconds(5));
+}
+
+}  // namespace sxcoll::testing
