@@ -19,6 +19,10 @@ struct Case {
   int sockets;
 };
 
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.nranks << " ranks, " << algorithm_name(c.algorithm) << ", " << c.sockets << " socket(s) per peer";
+}
+
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   return fmt::format("n{}_{}_socks{}", info.param.nranks, algorithm_name(info.param.algorithm), info.param.sockets);
 }
