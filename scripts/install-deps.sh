@@ -8,7 +8,7 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   openmpi-bin libopenmpi-dev   # the MPI_Allreduce peer of the benchmark, and mpirun launches
-  libibverbs-dev rdma-core     # the verbs transport
+  libibverbs-dev               # the verbs transport (headers; the Soft-RoCE tests install the rest)
 )
 
 missing=()
