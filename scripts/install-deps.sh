@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   openmpi-bin libopenmpi-dev   # the MPI_Allreduce peer of the benchmark, and mpirun launches
   libibverbs-dev               # the verbs transport (headers; the Soft-RoCE tests install the rest)
+  python3-torch                # the SFT worker and its tests (CPU PyTorch for /usr/bin/python3)
 )
 
 missing=()

@@ -1,0 +1,7 @@
+"""`python3 -m sxcoll_worker ...`: the training worker (see cli.py)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
