@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <limits>
 
 #include <fmt/core.h>
 
@@ -14,8 +15,10 @@ std::vector<size_t> sweep_sizes(const BenchOptions& o) {
   std::vector<size_t> sizes;
   for (size_t s = o.min_bytes; s <= o.max_bytes;) {
     sizes.push_back(s);
+    const size_t limit = std::numeric_limits<size_t>::max();
+    if (o.step_bytes > 0 ? s > limit - o.step_bytes : s > limit / o.step_factor) break;  // the next would wrap
     size_t next = o.step_bytes > 0 ? s + o.step_bytes : s * o.step_factor;
-    if (next <= s) break;  // overflow, or a sweep of one size (-b 0 -f 2)
+    if (next <= s) break;  // a sweep of one size (-b 0 -f 2)
     s = next;
   }
   return sizes;

@@ -21,9 +21,9 @@ size_t parse_size(std::string_view text, std::string_view what) {
   if (ec != std::errc() || end == text.data()) throw bad("not a number");
   std::string suffix(end, text.data() + text.size());
   for (auto& ch : suffix) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  if (suffix.size() >= 2 && suffix.substr(suffix.size() - 2) == "IB") suffix.resize(suffix.size() - 2);
-  else if (suffix.size() >= 2 && suffix.back() == 'B') suffix.pop_back();
-  else if (suffix == "B") suffix.clear();
+  // "KiB", "KB", "K" and "B" all read as the unit before them; a bare "iB" is a typo.
+  if (suffix.size() == 3 && suffix.substr(1) == "IB") suffix.resize(1);
+  else if (suffix.size() >= 1 && suffix.back() == 'B' && suffix != "IB") suffix.pop_back();
   unsigned shift = 0;
   if (suffix == "K") shift = 10;
   else if (suffix == "M") shift = 20;

@@ -19,8 +19,10 @@ namespace sxcoll {
 
 void validate_options(const CommunicatorOptions& o) {
   if (o.channels < 1 || o.channels > 32) throw UsageError(fmt::format("--channels {}: must be 1..32", o.channels));
-  if (o.slots < 1 || (o.slots & (o.slots - 1)) != 0 || o.slots > 64)
-    throw UsageError(fmt::format("slots per buffer {}: must be a power of two, 1..64", o.slots));
+  // Two at least: a ring step needs a free slot downstream while the rank downstream holds
+  // its own slot for the same step, so with one slot every rank waits for the next.
+  if (o.slots < 2 || (o.slots & (o.slots - 1)) != 0 || o.slots > 64)
+    throw UsageError(fmt::format("slots per buffer {}: must be a power of two, 2..64", o.slots));
   if (o.buffsize < size_t{o.slots} * 4096 || o.buffsize % o.slots != 0)
     throw UsageError(fmt::format("--buffsize {}: must be a multiple of {} and at least {} bytes", o.buffsize, o.slots,
                                  size_t{o.slots} * 4096));

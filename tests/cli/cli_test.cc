@@ -96,7 +96,7 @@ TEST_F(Cli, UnreachableMaster) {
 }
 
 TEST_F(Cli, LauncherWithoutRendezvousAddress) {
-  expect_usage_error("bench", "no rendezvous address", "OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=4");
+  expect_usage_error("bench", "no rendezvous address", "PMI_RANK=1 PMI_SIZE=4");
 }
 
 TEST_F(Cli, BenchPrintsTheTableAndWritesJsonAndCsv) {

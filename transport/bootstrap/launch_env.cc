@@ -36,12 +36,14 @@ struct LauncherVars {
   const char* job_id;  // makes the default run token unique to this job
 };
 
+// Innermost launcher first: `srun torchrun ...` and MPICH's mpiexec (which starts its
+// proxies with srun) leave Slurm's variables describing the outer step, not this process.
 constexpr LauncherVars kLaunchers[] = {
     {"sxcoll", kEnvRank, kEnvSize, kEnvLocalRank, kEnvToken},
-    {"mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "PMIX_NAMESPACE"},
-    {"srun", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_JOB_ID"},
-    {"mpich", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "PMI_ID"},
     {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", "TORCHELASTIC_RUN_ID"},
+    {"mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "PMIX_NAMESPACE"},
+    {"mpich", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "PMI_JOBID"},
+    {"srun", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_JOB_ID"},
 };
 
 std::optional<std::string> master_from(const EnvLookup& env, const LauncherVars& vars) {

@@ -11,7 +11,8 @@
 
 namespace sxcoll::bootstrap {
 
-bool mpi_rendezvous_available(const LaunchInfo& info) { return info.launcher == "mpirun" || info.launcher == "mpich"; }
+// Only OpenMPI's mpirun: the MPI this build links (Debian's OpenMPI) cannot join an MPICH job.
+bool mpi_rendezvous_available(const LaunchInfo& info) { return info.launcher == "mpirun"; }
 
 std::string mpi_share_master(const LaunchInfo& info, const std::function<std::string()>& serve) {
   int initialized = 0;
