@@ -1,6 +1,12 @@
 #include "collectives/algorithm.h"
 
 #include <cmath>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "collectives/allreduce_recursive_doubling.h"
+#include "transport/error.h"
 
 namespace sxcoll {
 
@@ -10,6 +16,8 @@ std::string_view algorithm_name(Algorithm algo) {
       return "ring";
     case Algorithm::Tree:
       return "tree";
+    case Algorithm::RecursiveDoubling:
+      return "rd";
     case Algorithm::Auto:
       return "auto";
   }
@@ -17,14 +25,24 @@ std::string_view algorithm_name(Algorithm algo) {
 }
 
 std::optional<Algorithm> parse_algorithm(std::string_view text) {
-  for (Algorithm a : {Algorithm::Ring, Algorithm::Tree, Algorithm::Auto})
+  for (Algorithm a : {Algorithm::Ring, Algorithm::Tree, Algorithm::RecursiveDoubling, Algorithm::Auto})
     if (text == algorithm_name(a)) return a;
   return std::nullopt;
+}
+
+void check_algorithm(Algorithm algo, int nranks) {
+  if (algo == Algorithm::RecursiveDoubling && !recursive_doubling_applies(nranks))
+    throw UsageError(fmt::format("--algo rd needs a power-of-two number of ranks, not {}", nranks));
 }
 
 double predicted_us(Algorithm algo, int nranks, size_t bytes, const CostModel& model) {
   const double n = nranks;
   const double s = static_cast<double>(bytes);
+  if (algo == Algorithm::RecursiveDoubling) {
+    // log2(n) exchanges, each of the whole buffer.
+    const double levels = std::ceil(std::log2(n));
+    return levels * (model.alpha_us + s / model.beta_bytes_per_us);
+  }
   if (algo == Algorithm::Tree) {
     // Up and down a tree of depth log2(n); across both trees each rank moves about 2S.
     const double depth = std::ceil(std::log2(n));
@@ -35,10 +53,19 @@ double predicted_us(Algorithm algo, int nranks, size_t bytes, const CostModel& m
 }
 
 Algorithm choose_algorithm(int nranks, size_t bytes, const CostModel& model) {
-  if (nranks <= 2) return Algorithm::Ring;
-  return predicted_us(Algorithm::Tree, nranks, bytes, model) < predicted_us(Algorithm::Ring, nranks, bytes, model)
-             ? Algorithm::Tree
-             : Algorithm::Ring;
+  Algorithm best = Algorithm::Ring;
+  double best_us = predicted_us(Algorithm::Ring, nranks, bytes, model);
+  std::vector<Algorithm> others;
+  if (nranks > 2) others.push_back(Algorithm::Tree);
+  if (recursive_doubling_applies(nranks)) others.push_back(Algorithm::RecursiveDoubling);
+  for (Algorithm a : others) {
+    double us = predicted_us(a, nranks, bytes, model);
+    if (us < best_us) {
+      best = a;
+      best_us = us;
+    }
+  }
+  return best;
 }
 
 }  // namespace sxcoll

@@ -8,7 +8,7 @@
 
 namespace sxcoll {
 
-enum class Algorithm { Ring, Tree, Auto };
+enum class Algorithm { Ring, Tree, RecursiveDoubling, Auto };
 
 std::string_view algorithm_name(Algorithm algo);
 std::optional<Algorithm> parse_algorithm(std::string_view text);
@@ -18,9 +18,13 @@ struct CostModel {
   double beta_bytes_per_us = 2000.0;  // per link: bytes per microsecond
 };
 
+// Throws UsageError when `algo` cannot run on `nranks` ranks (rd needs a power of two).
+void check_algorithm(Algorithm algo, int nranks);
+
 // Predicted time of an allreduce of `bytes` on `nranks` ranks, in microseconds.
 double predicted_us(Algorithm algo, int nranks, size_t bytes, const CostModel& model);
-// Ring or Tree, whichever the model predicts faster (Ring on ties).
+// The algorithm the model predicts fastest (Ring on ties); recursive doubling only where
+// it applies (power-of-two world sizes).
 Algorithm choose_algorithm(int nranks, size_t bytes, const CostModel& model);
 
 }  // namespace sxcoll

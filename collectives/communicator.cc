@@ -1,5 +1,8 @@
 #include "collectives/communicator.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -7,6 +10,7 @@
 
 #include <fmt/core.h>
 
+#include "collectives/allreduce_recursive_doubling.h"
 #include "collectives/allreduce_ring.h"
 #include "collectives/allreduce_tree.h"
 #include "collectives/partition.h"
@@ -35,15 +39,35 @@ int tree_channel_count(int channels) { return channels < 2 ? 2 : channels + chan
 
 }  // namespace
 
+namespace {
+
+std::chrono::microseconds spin_budget(const CommunicatorOptions& options, const bootstrap::Bootstrap& bootstrap) {
+  if (options.spin.count() >= 0) return options.spin;
+  const auto& hosts = bootstrap.hostnames();
+  const auto here = hosts[static_cast<size_t>(bootstrap.rank())];
+  const auto local_ranks = std::count(hosts.begin(), hosts.end(), here);
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const int cores = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+  return local_ranks <= cores ? std::chrono::microseconds(50) : std::chrono::microseconds(0);
+}
+
+}  // namespace
+
 Communicator::Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& context,
                            const CommunicatorOptions& options)
-    : bootstrap_(bootstrap), context_(context), options_(options), engine_(context, bootstrap, options.timeout) {
+    : bootstrap_(bootstrap),
+      context_(context),
+      options_(options),
+      engine_(context, bootstrap, options.timeout, spin_budget(options, bootstrap)) {
   validate_options(options_);
   std::set<int> peers;
   const int n = size();
   if (n > 1) {
     peers.insert(ring_prev(n, rank()));
     peers.insert(ring_next(n, rank()));
+    if (recursive_doubling_applies(n))
+      for (int partner : recursive_doubling_partners(n, rank())) peers.insert(partner);
     for (const TreeNode& node : double_binary_tree(n, rank())) {
       if (node.parent >= 0) peers.insert(node.parent);
       for (int child : node.children)
@@ -54,6 +78,7 @@ Communicator::Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& 
 }
 
 Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) const {
+  check_algorithm(algorithm, size());
   return algorithm == Algorithm::Auto ? choose_algorithm(size(), bytes, options_.cost) : algorithm;
 }
 
@@ -117,6 +142,11 @@ Communicator::Plan& Communicator::plan(Algorithm algorithm) {
       in_peers.push_back({ring_prev(n, rank())});
       out_peers.push_back({ring_next(n, rank())});
     }
+  } else if (algorithm == Algorithm::RecursiveDoubling) {
+    for (int c = 0; c < options_.channels; ++c) {
+      in_peers.push_back(recursive_doubling_partners(n, rank()));
+      out_peers.push_back(recursive_doubling_partners(n, rank()));
+    }
   } else {
     auto trees = double_binary_tree(n, rank());
     for (int c = 0; c < tree_channel_count(options_.channels); ++c) {
@@ -153,6 +183,9 @@ void Communicator::allreduce(const void* input, void* output, size_t count, Data
     Channel* channel = p.channels[c].get();
     if (algo == Algorithm::Ring) {
       programs.push_back(std::make_unique<RingAllreduceProgram>(size(), rank(), slice, chunk, align));
+      machines.push_back(Machine{channel, programs.back().get(), nullptr});
+    } else if (algo == Algorithm::RecursiveDoubling) {
+      programs.push_back(std::make_unique<RecursiveDoublingProgram>(size(), rank(), slice, chunk));
       machines.push_back(Machine{channel, programs.back().get(), nullptr});
     } else {
       const TreeNode& node = trees[c % 2];

@@ -22,6 +22,9 @@ struct CommunicatorOptions {
   size_t buffsize = size_t{4} << 20;  // --buffsize: receive buffer per link and channel (NCCL_BUFFSIZE)
   uint32_t slots = 8;                 // pipeline depth: the buffer is split in this many slots (NCCL_STEPS)
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // no progress for this long is an error
+  // Busy-poll this long before sleeping when idle; negative: 50 us when this host's ranks
+  // fit its cores, else 0 (spinning ranks would take the cores their peers need).
+  std::chrono::microseconds spin{-1};
   CostModel cost;
 };
 

@@ -21,8 +21,9 @@ constexpr auto kCauseWait = std::chrono::milliseconds(1500);
 
 }  // namespace
 
-Engine::Engine(transport::Context& context, bootstrap::Bootstrap& bootstrap, std::chrono::milliseconds timeout)
-    : context_(context), bootstrap_(bootstrap), timeout_(timeout) {}
+Engine::Engine(transport::Context& context, bootstrap::Bootstrap& bootstrap, std::chrono::milliseconds timeout,
+               std::chrono::microseconds spin)
+    : context_(context), bootstrap_(bootstrap), timeout_(timeout), spin_(spin) {}
 
 uint32_t Engine::register_channel(Channel* channel) {
   if (channels_.size() >= kMaxChannels)
@@ -67,6 +68,8 @@ bool Engine::try_advance(Machine& m, const CollectiveCall& call, Blocked& blocke
     const char* first = ch.in[st.recv[0]].slot_data();
     if (st.with_input)
       reduce(out, in, first, st.count, call.type, call.op);
+    else if (st.with_output)
+      reduce(out, out, first, st.count, call.type, call.op);
     else
       std::memcpy(out, first, bytes);
     if (st.nrecv > 1) reduce(out, out, ch.in[st.recv[1]].slot_data(), st.count, call.type, call.op);
@@ -152,12 +155,14 @@ void Engine::drive(std::vector<Machine>& machines, const CollectiveCall& call) {
     if (all_done && inflight_.empty() && credits_in_flight_ == 0) return;
     if (all_done) blocked = Blocked{};
     completions_.clear();
-    context_.progress(completions_, advanced ? 0 : kIdleSliceMs);
+    const bool spinning = advanced || Clock::now() - last_progress < spin_;
+    context_.progress(completions_, spinning ? 0 : kIdleSliceMs);
     for (const auto& c : completions_) handle(c);
     if (advanced || !completions_.empty()) {
       last_progress = Clock::now();
       continue;
     }
+    if (spinning) continue;
     if (auto reason = bootstrap_.poll_abort())
       throw RunError(fmt::format("rank {}: {} aborted: {}", context_.rank(), call.name, *reason));
     if (Clock::now() - last_progress > timeout_)

@@ -37,7 +37,11 @@ struct Machine {
 
 class Engine {
  public:
-  Engine(transport::Context& context, bootstrap::Bootstrap& bootstrap, std::chrono::milliseconds timeout);
+  // An idle engine polls for `spin` before it sleeps in the kernel: a message that comes
+  // within that window costs no wake-up. Zero when ranks outnumber cores: then a spinning
+  // rank only takes the core its peer needs.
+  Engine(transport::Context& context, bootstrap::Bootstrap& bootstrap, std::chrono::milliseconds timeout,
+         std::chrono::microseconds spin);
 
   // Channels must be registered before their first arrival can come.
   uint32_t register_channel(Channel* channel);
@@ -66,6 +70,7 @@ class Engine {
   transport::Context& context_;
   bootstrap::Bootstrap& bootstrap_;
   std::chrono::milliseconds timeout_;
+  std::chrono::microseconds spin_;
   std::vector<Channel*> channels_;
   std::unordered_map<uint64_t, ByteRange> inflight_;  // cookie -> source bytes of a write
   uint64_t next_cookie_ = 1;                           // 0 marks credits

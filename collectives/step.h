@@ -17,7 +17,8 @@ struct Step {
   std::array<uint8_t, 2> recv{};
   uint8_t nsend = 0;  // outgoing links the range is written to
   std::array<uint8_t, 2> send{};
-  bool with_input = false;  // fold the local input into what is received (else copy it)
+  bool with_input = false;   // fold the local input into what is received (else copy it)
+  bool with_output = false;  // fold the output range (a partial result) into what is received
   bool finalize = false;    // the range now holds the final result (Avg divides here)
   bool send_input = false;  // send the input range itself; nothing is computed
   int64_t after = -1;       // this step waits until step `after` of the channel's other program is done

@@ -70,6 +70,9 @@ TEST_F(Cli, NegativeSize) { expect_usage_error("bench -b -5", "-b"); }
 TEST_F(Cli, ZeroRanks) { expect_usage_error("bench --np 0", "--np 0"); }
 TEST_F(Cli, NegativeRanks) { expect_usage_error("bench --np -3", "--np -3"); }
 TEST_F(Cli, UnknownAlgorithm) { expect_usage_error("bench --algo star", "--algo 'star'"); }
+TEST_F(Cli, RecursiveDoublingNeedsAPowerOfTwo) {
+  expect_usage_error("bench --np 3 --algo rd", "--algo rd needs a power-of-two number of ranks, not 3");
+}
 TEST_F(Cli, UnknownTransport) { expect_usage_error("bench --transport carrier-pigeon", "--transport carrier-pigeon"); }
 TEST_F(Cli, BadTimeout) { expect_usage_error("bench --timeout soon", "--timeout 'soon'"); }
 TEST_F(Cli, UnknownFlag) { expect_usage_error("bench --frobnicate", "frobnicate"); }

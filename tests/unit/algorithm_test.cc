@@ -17,8 +17,9 @@ static void PrintTo(Algorithm a, std::ostream* os) { *os << algorithm_name(a); }
 namespace {
 
 TEST(AlgorithmName, RoundTrips) {
-  for (Algorithm a : {Algorithm::Ring, Algorithm::Tree, Algorithm::Auto})
+  for (Algorithm a : {Algorithm::Ring, Algorithm::Tree, Algorithm::RecursiveDoubling, Algorithm::Auto})
     EXPECT_EQ(parse_algorithm(algorithm_name(a)), a);
+  EXPECT_EQ(algorithm_name(Algorithm::RecursiveDoubling), "rd");
   EXPECT_EQ(algorithm_name(Algorithm::Ring), "ring");
   EXPECT_EQ(algorithm_name(Algorithm::Tree), "tree");
   EXPECT_EQ(algorithm_name(Algorithm::Auto), "auto");
@@ -29,19 +30,29 @@ TEST(AlgorithmName, RejectsOtherSpellings) {
     EXPECT_EQ(parse_algorithm(text), std::nullopt) << '"' << text << '"';
 }
 
-TEST(ChooseAlgorithm, RingForOneAndTwoRanks) {
+TEST(ChooseAlgorithm, OneRankRingTwoRanksExchange) {
   const CostModel model;
-  for (int n : {1, 2})
-    for (size_t bytes : {size_t{0}, size_t{8}, size_t{1} << 20, size_t{32} << 30})
-      EXPECT_EQ(choose_algorithm(n, bytes, model), Algorithm::Ring) << n << " ranks, " << bytes << " bytes";
+  for (size_t bytes : {size_t{0}, size_t{8}, size_t{1} << 20, size_t{32} << 30})
+    EXPECT_EQ(choose_algorithm(1, bytes, model), Algorithm::Ring) << bytes << " bytes";
+  // Two ranks: one exchange (recursive doubling) moves as many bytes per rank as the ring's
+  // two hops, with half the latency.
+  for (size_t bytes : {size_t{8}, size_t{1} << 20, size_t{32} << 30})
+    EXPECT_EQ(choose_algorithm(2, bytes, model), Algorithm::RecursiveDoubling) << bytes;
 }
 
-TEST(ChooseAlgorithm, EightRanksTreeForSmallRingForLarge) {
+TEST(ChooseAlgorithm, EightRanksDoublingThenTreeThenRing) {
+  // alpha 20 us, beta 2000 B/us: rd 3(a + S/b) < tree 6a + 2S/b below S = 3ab = 120 KB;
+  // tree < ring 14a + 1.75 S/b below S = 32ab = 1.28 MB.
   const CostModel model;
-  for (size_t bytes : {size_t{8}, size_t{1} << 10, size_t{64} << 10, size_t{256} << 10})
+  for (size_t bytes : {size_t{8}, size_t{1} << 10, size_t{64} << 10})
+    EXPECT_EQ(choose_algorithm(8, bytes, model), Algorithm::RecursiveDoubling) << bytes;
+  for (size_t bytes : {size_t{256} << 10, size_t{1} << 20})
     EXPECT_EQ(choose_algorithm(8, bytes, model), Algorithm::Tree) << bytes;
   for (size_t bytes : {size_t{16} << 20, size_t{64} << 20, size_t{1} << 30, size_t{32} << 30})
     EXPECT_EQ(choose_algorithm(8, bytes, model), Algorithm::Ring) << bytes;
+  // Six ranks: no recursive doubling.
+  for (size_t bytes : {size_t{8}, size_t{64} << 10})
+    EXPECT_EQ(choose_algorithm(6, bytes, model), Algorithm::Tree) << bytes;
 }
 
 TEST(ChooseAlgorithm, OneCrossoverFromTreeToRing) {
@@ -52,7 +63,7 @@ TEST(ChooseAlgorithm, OneCrossoverFromTreeToRing) {
       const size_t bytes = size_t{1} << shift;
       const Algorithm a = choose_algorithm(n, bytes, model);
       if (ring_seen) {
-        EXPECT_EQ(a, Algorithm::Ring) << n << " ranks, " << bytes << " bytes: back to tree";
+        EXPECT_EQ(a, Algorithm::Ring) << n << " ranks, " << bytes << " bytes: back from ring";
       }
       if (a == Algorithm::Ring) ring_seen = true;
     }
@@ -77,7 +88,8 @@ TEST(ChooseAlgorithm, FollowsTheModel) {
   EXPECT_EQ(choose_algorithm(16, 8, bandwidth_only), Algorithm::Ring);
   // Very slow messages: latency decides, and the tree has fewer steps.
   CostModel latency_bound{1e6, 1000.0};
-  EXPECT_EQ(choose_algorithm(16, size_t{1} << 30, latency_bound), Algorithm::Tree);
+  EXPECT_EQ(choose_algorithm(16, size_t{1} << 30, latency_bound), Algorithm::RecursiveDoubling);
+  EXPECT_EQ(choose_algorithm(12, size_t{1} << 30, latency_bound), Algorithm::Tree);
 }
 
 TEST(PredictedTime, GrowsWithBytesAndRanks) {

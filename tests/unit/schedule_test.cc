@@ -255,6 +255,28 @@ TEST_P(TreePrograms, EveryRankGetsEveryInputExactlyOnce) {
 INSTANTIATE_TEST_SUITE_P(WorldSizes, TreePrograms, ::testing::Range(2, 65),
                          [](const ::testing::TestParamInfo<int>& p) { return fmt::format("n{}", p.param); });
 
+class RecursiveDoublingPrograms : public ::testing::TestWithParam<int> {};
+
+TEST_P(RecursiveDoublingPrograms, EveryRankGetsEveryInputExactlyOnce) {
+  const int n = GetParam();
+  expect_allreduce(n, {1, 2, 3}, sim::recursive_doubling_setup, [n](const sim::Setup& s, size_t chunk) {
+    // Per chunk, every rank sends once per level: log2(n) sends.
+    size_t levels = 0;
+    while ((1 << levels) < n) ++levels;
+    size_t total = 0;
+    for (const auto& m : s.machines) total += ceil_div(m.slice.count, chunk) * levels;
+    return total;
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(PowersOfTwo, RecursiveDoublingPrograms, ::testing::Values(2, 4, 8, 16, 32, 64),
+                         [](const ::testing::TestParamInfo<int>& p) { return fmt::format("n{}", p.param); });
+
+TEST(RecursiveDoubling, AppliesToPowersOfTwoOnly) {
+  for (int n = 1; n <= 64; ++n) EXPECT_EQ(recursive_doubling_applies(n), n >= 2 && (n & (n - 1)) == 0) << n;
+  EXPECT_EQ(recursive_doubling_partners(8, 5), (std::vector<int>{4, 7, 1}));
+}
+
 TEST(RingProgramSize, IsLoopsTimesTwoNMinusOne) {
   for (int n = 2; n <= 64; ++n) {
     for (size_t count : {size_t{0}, size_t{1}, size_t{1009}, size_t{100000}}) {

@@ -19,6 +19,7 @@
 
 #include <fmt/core.h>
 
+#include "collectives/allreduce_recursive_doubling.h"
 #include "collectives/allreduce_ring.h"
 #include "collectives/allreduce_tree.h"
 #include "collectives/partition.h"
@@ -139,6 +140,23 @@ inline Setup tree_setup(int nranks, size_t count, int nchannels, size_t chunk, s
       s.machines.push_back(Machine{r, c, "up", std::make_shared<TreeUpProgram>(node, slice, chunk), -1, slice});
       const int up = static_cast<int>(s.machines.size()) - 1;
       s.machines.push_back(Machine{r, c, "down", std::make_shared<TreeDownProgram>(node, slice, chunk), up, slice});
+    }
+  }
+  return s;
+}
+
+// As Communicator::allreduce builds recursive doubling (power-of-two n): link k, in and
+// out, is the partner rank ^ 2^k on every channel.
+inline Setup recursive_doubling_setup(int nranks, size_t count, int nchannels, size_t chunk, size_t align) {
+  Setup s{nranks, count, nchannels, {}, {}};
+  s.links.assign(static_cast<size_t>(nranks), std::vector<Links>(static_cast<size_t>(nchannels)));
+  for (int r = 0; r < nranks; ++r) {
+    for (int c = 0; c < nchannels; ++c) {
+      Range slice = split_range(count, static_cast<size_t>(nchannels), static_cast<size_t>(c), align);
+      auto partners = recursive_doubling_partners(nranks, r);
+      s.links[static_cast<size_t>(r)][static_cast<size_t>(c)] = Links{partners, partners};
+      s.machines.push_back(
+          Machine{r, c, "rd", std::make_shared<RecursiveDoublingProgram>(nranks, r, slice, chunk), -1, slice});
     }
   }
   return s;
@@ -421,7 +439,9 @@ class Simulator {
     if (st.nrecv > 0) {
       const auto& first = in[st.recv[0]]->front().data;
       for (size_t k = 0; k < st.count; ++k)
-        output[st.offset + k] = st.with_input ? fold(input[st.offset + k], first[k]) : first[k];
+        output[st.offset + k] = st.with_input    ? fold(input[st.offset + k], first[k])
+                                : st.with_output ? fold(output[st.offset + k], first[k])
+                                                 : first[k];
       if (st.nrecv > 1) {
         const auto& second = in[st.recv[1]]->front().data;
         for (size_t k = 0; k < st.count; ++k) output[st.offset + k] = fold(output[st.offset + k], second[k]);
