@@ -61,7 +61,7 @@ bench::BenchOptions to_options(const BenchCommand& c) {
                                  "int8, uint8, int32, int64, half, bfloat16, float, double");
   o.ops = parse_list<RedOp>(c.ops, "-o", parse_redop, kAllRedOps, "sum, prod, min, max, avg");
   auto algo = parse_algorithm(c.algorithm);
-  if (!algo) throw UsageError(fmt::format("--algo '{}': expected ring, tree or auto", c.algorithm));
+  if (!algo) throw UsageError(fmt::format("--algo '{}': expected ring, tree, rd or auto", c.algorithm));
   o.algorithm = *algo;
   o.transport.name = c.transport;
   o.transport.sockets_per_peer = c.nsocks;
@@ -90,7 +90,7 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("-a,--average", b.aggregate, "Time reported: 0 rank 0, 1 average, 2 min, 3 max over ranks")->capture_default_str();
   cmd->add_option("-d,--datatype", b.dtypes, "int8,uint8,int32,int64,half,bfloat16,float,double or all")->capture_default_str();
   cmd->add_option("-o,--op", b.ops, "sum,prod,min,max,avg or all")->capture_default_str();
-  cmd->add_option("--algo", b.algorithm, "ring, tree or auto (cost model per size)")->capture_default_str();
+  cmd->add_option("--algo", b.algorithm, "ring, tree, rd (recursive doubling, 2^k ranks) or auto (cost model per size)")->capture_default_str();
   cmd->add_option("--transport", b.transport, "Transport backend")->capture_default_str();
   cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->capture_default_str();
   cmd->add_option("--channels", b.channels, "Pipelines in flight (NCCL channels)")->capture_default_str();
@@ -107,12 +107,14 @@ int BenchCommand::run() {
   if (launch) {
     if (options.np != 0 && options.np != launch->size)
       throw UsageError(fmt::format("--np {} conflicts with {}'s world size {}", options.np, launch->launcher, launch->size));
+    check_algorithm(options.algorithm, launch->size);
     return bench::run_bench_rank(options, *launch);
   }
   if (np_option->count() > 0 && options.np < 1)
     throw UsageError(fmt::format("--np {}: the number of ranks must be at least 1", options.np));
   const int nranks = options.np > 0 ? options.np : 1;
   if (nranks > 1024) throw UsageError(fmt::format("--np {}: more than 1024 local ranks", nranks));
+  check_algorithm(options.algorithm, nranks);
   // Ranks report a failure within the timeout; the launcher waits that long again for stragglers.
   auto grace = options.comm.timeout + std::chrono::seconds(10);
   return bootstrap::launch_local(

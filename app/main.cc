@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/bench_command.h"
+#include "app/sft_command.h"
 #include "transport/error.h"
 
 int main(int argc, char** argv) {
@@ -12,9 +13,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sxcoll::app::BenchCommand bench;
   sxcoll::app::add_bench_command(app, bench);
+  sxcoll::app::SftCommand sft;
+  sxcoll::app::add_sft_command(app, sft);
   try {
     app.parse(argc, argv);
     if (bench.command->parsed()) return bench.run();
+    if (sft.command->parsed()) return sft.run();
   } catch (const CLI::CallForHelp&) {
     std::cout << app.help();
     return 0;

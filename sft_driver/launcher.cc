@@ -1,0 +1,64 @@
+#include "sft_driver/launcher.h"
+
+#include <fmt/core.h>
+
+#include "transport/error.h"
+
+namespace sxcoll::sft {
+
+std::unique_ptr<Launcher> make_local_launcher();
+std::unique_ptr<Launcher> make_slurm_launcher();
+std::unique_ptr<Launcher> make_pdsh_launcher();
+std::unique_ptr<Launcher> make_mpirun_launcher();
+
+std::unique_ptr<Launcher> make_launcher(const std::string& name) {
+  if (name == "local") return make_local_launcher();
+  if (name == "slurm") return make_slurm_launcher();
+  if (name == "pdsh") return make_pdsh_launcher();
+  if (name == "mpirun") return make_mpirun_launcher();
+  throw UsageError(fmt::format("--launcher '{}': expected local, slurm, pdsh or mpirun", name));
+}
+
+// The NCCL settings first, then the plan's own variables, then what the worker needs: later wins.
+std::vector<std::pair<std::string, std::string>> run_env(const RunSpec& run, const LaunchContext& ctx) {
+  std::vector<std::pair<std::string, std::string>> env = ctx.nccl.vars;
+  for (const auto& kv : run.env) env.push_back(kv);
+  env.emplace_back("PYTHONPATH", ctx.worker_dir);
+  env.emplace_back("PYTHONUNBUFFERED", "1");
+  env.emplace_back("MASTER_ADDR", ctx.master_addr);
+  env.emplace_back("MASTER_PORT", std::to_string(ctx.master_port));
+  return env;
+}
+
+std::vector<std::string> worker_command(const RunSpec& run, const LaunchContext& ctx) {
+  std::vector<std::string> argv = {ctx.python};
+  for (auto& a : worker_args(run, ctx.metrics_path)) argv.push_back(a);
+  return argv;
+}
+
+std::string shell_quote(const std::string& w) {
+  if (!w.empty() && w.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=/.,:@%") ==
+                        std::string::npos)
+    return w;
+  std::string out = "'";
+  for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string shell_line(const Command& c) {
+  std::string out;
+  for (const auto& [k, v] : c.env) out += k + "=" + shell_quote(v) + " ";
+  for (size_t i = 0; i < c.argv.size(); ++i) out += (i ? " " : "") + shell_quote(c.argv[i]);
+  return out;
+}
+
+std::string host_list(const std::vector<Host>& hosts, bool by_address, int slots) {
+  std::string out;
+  for (const auto& h : hosts) {
+    out += (out.empty() ? "" : ",") + (by_address ? h.address : h.name);
+    if (slots > 0) out += ":" + std::to_string(slots);
+  }
+  return out;
+}
+
+}  // namespace sxcoll::sft

@@ -1,0 +1,97 @@
+// Runs that hang, crash or run out of memory are stopped and recorded as such.
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "sft_driver/deepspeed_config.h"
+#include "sft_driver/process_group.h"
+#include "sft_driver/results_dir.h"
+#include "sft_driver/run_outcome.h"
+
+namespace sxcoll::sft {
+namespace {
+
+std::string temp_dir() {
+  auto p = std::filesystem::temp_directory_path() /
+           ("sft_runs_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+TEST(ProcessGroup, AHangingRunIsKilledAtItsTimeoutWithItsChildrenAndLogKept) {
+  const std::string dir = temp_dir();
+  // The shell leaves a grandchild behind: killing the group must end it too.
+  Command c{{"sh", "-c", "echo started; sleep 60 & echo $! > " + dir + "/child.pid; wait"}, {}, "rank0.log"};
+  std::atomic<bool> stop{false};
+  auto t0 = std::chrono::steady_clock::now();
+  ProcessGroup group({c}, dir);
+  auto r = group.wait(std::chrono::milliseconds(700), std::chrono::seconds(5), stop);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_EQ(read_text(dir + "/rank0.log"), "started\n");
+  const pid_t child = std::stoi(read_text(dir + "/child.pid"));
+  for (int i = 0; i < 50 && ::kill(child, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_NE(::kill(child, 0), 0) << "the grandchild survived";
+  EXPECT_EQ(classify(r, {}, 0.7).status, "timeout");
+}
+
+TEST(ProcessGroup, OneFailedRankStopsThePeersAfterTheGrace) {
+  const std::string dir = temp_dir();
+  std::atomic<bool> stop{false};
+  ProcessGroup group({{{"sh", "-c", "exit 3"}, {}, "rank0.log"}, {{"sleep", "60"}, {}, "rank1.log"}}, dir);
+  auto r = group.wait(std::chrono::seconds(60), std::chrono::milliseconds(300), stop);
+  EXPECT_FALSE(r.timed_out);
+  ASSERT_EQ(r.exits.size(), 2u);
+  EXPECT_EQ(r.exits[0].code, 3);
+  EXPECT_EQ(r.exits[1].signal, SIGTERM);
+  EXPECT_EQ(classify(r, {}, 60).status, "oom");
+}
+
+TEST(RunOutcome, ExitCodesAndMetricsDecideTheStatus) {
+  GroupResult r;
+  r.exits = {{0, 0}, {0, 0}};
+  WorkerMetrics m;
+  EXPECT_EQ(classify(r, m, 1).status, "failed");  // no summary line
+  m.summary = nlohmann::json::object();
+  EXPECT_EQ(classify(r, m, 1).status, "ok");
+  r.exits[1] = {2, 0};
+  EXPECT_EQ(classify(r, m, 1).status, "bad-input");
+  r.exits[1] = {1, 0};
+  m.error = nlohmann::json{{"kind", "oom"}, {"message", "CUDA out of memory"}};
+  EXPECT_EQ(classify(r, m, 1).status, "oom");
+  r.interrupted = true;
+  EXPECT_EQ(classify(r, m, 1).status, "interrupted");
+}
+
+TEST(ResultsDir, EverySweepGetsItsOwnFolder) {
+  const std::string base = temp_dir();
+  auto a = ResultsDir::create(base), b = ResultsDir::create(base);
+  EXPECT_NE(a.path(), b.path());
+  a.write_status("r", {{"status", "ok"}});
+  EXPECT_EQ(a.read_status("r")->value("status", ""), "ok");
+  EXPECT_FALSE(b.read_status("r"));
+  a.make_attempt_dir("r", 1);
+  EXPECT_THROW(a.make_attempt_dir("r", 1), std::exception);
+}
+
+TEST(DeepSpeed, ConfigComesFromThePlan) {
+  RunSpec r;
+  r.nodes = 2;
+  r.ranks_per_node = 8;
+  r.micro_batch = 8;
+  r.grad_accum = 16;
+  r.warmup_steps = 200;
+  auto j = deepspeed_config(r);
+  EXPECT_EQ(j["train_batch_size"], 8 * 16 * 16);
+  EXPECT_EQ(j["zero_optimization"]["stage"], 3);
+  EXPECT_EQ(j["bf16"]["enabled"], true);
+  EXPECT_EQ(j["scheduler"]["params"]["warmup_num_steps"], 200);
+}
+
+}  // namespace
+}  // namespace sxcoll::sft
