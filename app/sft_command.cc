@@ -1,5 +1,7 @@
 #include "app/sft_command.h"
 
+#include <cstdlib>
+
 #include <iostream>
 
 #include <fmt/core.h>
@@ -27,10 +29,17 @@ nlohmann::json read_json_file(const std::string& path, const std::string& flag) 
 }
 
 // Flags -> a complete, checked setup; every problem is one UsageError before any work.
+// Where the worker and the launch scripts are: SXCOLL_HOME (a checkout or an installed
+// copy, e.g. on a cluster's shared file system), else the source tree this binary was built from.
+std::string sxcoll_home() {
+  const char* home = std::getenv("SXCOLL_HOME");
+  return home != nullptr && *home != '\0' ? std::string(home) : std::string(SXCOLL_SOURCE_DIR);
+}
+
 sft::SweepSetup to_setup(const SftCommand& c) {
   sft::SweepSetup s;
-  s.worker_dir = std::string(SXCOLL_SOURCE_DIR) + "/sft_driver/worker";
-  s.rank_env_script = std::string(SXCOLL_SOURCE_DIR) + "/sft_driver/launch/rank_env.sh";
+  s.worker_dir = sxcoll_home() + "/sft_driver/worker";
+  s.rank_env_script = sxcoll_home() + "/sft_driver/launch/rank_env.sh";
   std::string launcher = c.launcher, hosts_path = c.hosts, nccl_path = c.nccl_env;
   if (!c.resume.empty()) {
     for (auto [flag, value] : {std::pair{"--plan", &c.plan}, {"--hosts", &c.hosts}, {"--nccl-env", &c.nccl_env},
