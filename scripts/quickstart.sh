@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-exec build/app/sxcoll bench --np 4 -b 8 -e 64M "$@"
+# Any arguments replace the default sweep (8 B to 64 MiB), e.g. scripts/quickstart.sh -b 1M -e 256M.
+if [ $# -eq 0 ]; then set -- -b 8 -e 64M; fi
+exec build/app/sxcoll bench --np 4 "$@"
