@@ -6,6 +6,7 @@
 
 #include "bench/harness.h"
 #include "bench/options.h"
+#include "bench/p2p.h"
 #include "bench/size_parse.h"
 #include "transport/bootstrap/launch_env.h"
 #include "transport/bootstrap/local_launcher.h"
@@ -65,6 +66,13 @@ bench::BenchOptions to_options(const BenchCommand& c) {
   o.algorithm = *algo;
   o.transport.name = c.transport;
   o.transport.sockets_per_peer = c.nsocks;
+  o.transport.hca = c.hca;
+  o.transport.qps = c.qps;
+  o.transport.traffic_class = c.tc;
+  o.transport.service_level = c.sl;
+  o.transport.gid_index = c.gid_index;
+  o.transport.ib_timeout = c.ib_timeout;
+  o.transport.ib_retry_count = c.ib_retry_cnt;
   o.comm.channels = c.channels;
   o.comm.buffsize = bench::parse_size(c.buffsize, "--buffsize");
   o.comm.timeout = parse_duration(c.timeout, "--timeout");
@@ -93,6 +101,21 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("--algo", b.algorithm, "ring, tree, rd (recursive doubling, 2^k ranks) or auto (cost model per size)")->capture_default_str();
   cmd->add_option("--transport", b.transport, "Transport backend")->capture_default_str();
   cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->capture_default_str();
+  cmd->add_option("--hca", b.hca, "verbs: ports to use, NCCL_IB_HCA syntax (mlx5_0:1,mlx5_1:1; =exact; ^exclude); "
+                                  "default every active RoCE port");
+  cmd->add_option("--qps", b.qps, "verbs: QPs per connection and rail; large writes are split over them "
+                                  "(NCCL_IB_QPS_PER_CONNECTION)")->capture_default_str();
+  cmd->add_option("--tc", b.tc, "verbs: GRH traffic class of every QP (NCCL_IB_TC)")->capture_default_str();
+  cmd->add_option("--sl", b.sl, "verbs: service level (NCCL_IB_SL)")->capture_default_str();
+  cmd->add_option("--gid-index", b.gid_index, "verbs: GID index; -1 picks the RoCE v2 GID of the port's IPv4 "
+                                              "address (NCCL_IB_GID_INDEX)")->capture_default_str();
+  cmd->add_option("--ib-timeout", b.ib_timeout, "verbs: ACK timeout, 4.096 us x 2^N (NCCL_IB_TIMEOUT)")->capture_default_str();
+  cmd->add_option("--ib-retry-cnt", b.ib_retry_cnt, "verbs: retransmissions before a peer counts as lost "
+                                                    "(NCCL_IB_RETRY_CNT)")->capture_default_str();
+  cmd->add_flag("--p2p", b.p2p, "Per-link check instead of allreduce: write bandwidth (one way and both ways) and "
+                                "latency between every pair of ranks on every rail, sizes -b..-e");
+  cmd->add_option("--p2p-threshold", b.p2p_threshold, "--p2p: flag links below this fraction of the median")
+      ->capture_default_str();
   cmd->add_option("--channels", b.channels, "Pipelines in flight (NCCL channels)")->capture_default_str();
   cmd->add_option("--buffsize", b.buffsize, "Receive buffer per link and channel (NCCL_BUFFSIZE)")->capture_default_str();
   cmd->add_option("--timeout", b.timeout, "Give up after no progress for this long (30s, 500ms, 2m)")->capture_default_str();
@@ -103,12 +126,18 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
 
 int BenchCommand::run() {
   bench::BenchOptions options = to_options(*this);
+  bench::P2pOptions p2p_options;
+  p2p_options.threshold = p2p_threshold;
+  if (p2p) bench::validate(p2p_options);
+  auto run_rank = [&](const bootstrap::LaunchInfo& info) {
+    return p2p ? bench::run_p2p_rank(options, p2p_options, info) : bench::run_bench_rank(options, info);
+  };
   auto launch = bootstrap::detect_launch(bootstrap::process_env());
   if (launch) {
     if (options.np != 0 && options.np != launch->size)
       throw UsageError(fmt::format("--np {} conflicts with {}'s world size {}", options.np, launch->launcher, launch->size));
     check_algorithm(options.algorithm, launch->size);
-    return bench::run_bench_rank(options, *launch);
+    return run_rank(*launch);
   }
   if (np_option->count() > 0 && options.np < 1)
     throw UsageError(fmt::format("--np {}: the number of ranks must be at least 1", options.np));
@@ -117,8 +146,7 @@ int BenchCommand::run() {
   check_algorithm(options.algorithm, nranks);
   // Ranks report a failure within the timeout; the launcher waits that long again for stragglers.
   auto grace = options.comm.timeout + std::chrono::seconds(10);
-  return bootstrap::launch_local(
-      nranks, [&](const bootstrap::LaunchInfo& info) { return bench::run_bench_rank(options, info); }, grace);
+  return bootstrap::launch_local(nranks, run_rank, grace);
 }
 
 }  // namespace sxcoll::app

@@ -18,6 +18,12 @@ struct BenchCommand {
   int nsocks = 1, channels = 2, np = 0;
   std::string buffsize = "4M", timeout = "30s";
   std::string json, csv;
+  // verbs transport
+  std::string hca;
+  int qps = 1, tc = 0, sl = 0, gid_index = -1, ib_timeout = 20, ib_retry_cnt = 7;
+  // per-link check
+  bool p2p = false;
+  double p2p_threshold = 0.8;
 };
 
 void add_bench_command(CLI::App& app, BenchCommand& bench);

@@ -152,6 +152,22 @@ std::vector<RankRails> gather_rails(bootstrap::Bootstrap& boot, const transport:
   return ranks;
 }
 
+}  // namespace
+
+void describe_links(bootstrap::Bootstrap& boot, const transport::Context& context, RunDescription& run) {
+  double rate = 0;
+  for (const auto& link : transport::link_info(context)) {
+    run.links.push_back(link.detail);
+    rate += link.rate_gbps;
+  }
+  // The slowest rank bounds a ring: its rate is the one that counts.
+  double slowest = rate;
+  for (const auto& r : boot.allgather(fmt::format("{}", rate))) slowest = std::min(slowest, std::stod(r));
+  run.line_rate_gbps = slowest;
+}
+
+namespace {
+
 int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {
   auto context = transport::make_context(boot, o.transport);
   Communicator comm(boot, *context, o.comm);
@@ -166,12 +182,14 @@ int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {
   for (const auto& pid : boot.allgather(std::to_string(::getpid()))) run.pids.push_back(std::stoi(pid));
   run.check_rule = describe_check();
   run.options = &o;
+  describe_links(boot, *context, run);
 
   Sweep sweep(o, boot, engine, allreduce_test());
   auto results = sweep.run(run);
   auto rails = gather_rails(boot, *context);
   if (boot.rank() != 0) return 0;
   print_footer(std::cout, results, o.check);
+  print_line_rate(std::cout, results, run.line_rate_gbps);
   print_rails(std::cout, rails);
   if (!o.json_path.empty()) write_json(o.json_path, run, results, rails);
   if (!o.csv_path.empty()) write_csv(o.csv_path, run, results);

@@ -3,12 +3,18 @@
 #pragma once
 
 #include "bench/options.h"
+#include "bench/report.h"
+#include "transport/bootstrap/bootstrap.h"
 #include "transport/bootstrap/launch_env.h"
+#include "transport/transport.h"
 
 namespace sxcoll::bench {
 
 // Runs the sweep as one rank of `launch`. Returns the process exit code: 0, 1 when a
 // check failed or the run broke (after telling the other ranks), 2 for bad input.
 int run_bench_rank(const BenchOptions& options, const bootstrap::LaunchInfo& launch);
+
+// Collective: fills `run`'s rails and line rate (the slowest rank's) from the context.
+void describe_links(bootstrap::Bootstrap& boot, const transport::Context& context, RunDescription& run);
 
 }  // namespace sxcoll::bench

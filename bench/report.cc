@@ -1,5 +1,6 @@
 #include "bench/report.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -49,6 +50,10 @@ void print_header(std::ostream& out, const RunDescription& run) {
   const BenchOptions& o = *run.options;
   fmt::print(out, "# sxcoll bench: {}\n", run.collective);
   fmt::print(out, "# engine: {}  ({})\n", run.engine, run.engine_detail);
+  for (const auto& link : run.links) fmt::print(out, "# rail: {}\n", link);
+  if (run.line_rate_gbps > 0)
+    fmt::print(out, "# line rate: {:g} Gb/s per rank over {} rail(s) = {:.2f} GB/s, the bound of ring busbw\n",
+               run.line_rate_gbps, run.links.size(), run.line_rate_gbps / 8);
   fmt::print(out, "# ranks: {}  hosts: {}  launcher: {}\n", run.hostnames.size(), unique_hosts(run.hostnames),
              run.launcher);
   std::string step = o.step_bytes > 0 ? fmt::format("{}(bytes)", o.step_bytes) : fmt::format("{}(factor)", o.step_factor);
@@ -94,6 +99,16 @@ void print_footer(std::ostream& out, const std::vector<SizeResult>& results, boo
   out.flush();
 }
 
+void print_line_rate(std::ostream& out, const std::vector<SizeResult>& results, double line_rate_gbps) {
+  if (line_rate_gbps <= 0 || results.empty()) return;
+  const double bound = line_rate_gbps / 8;  // GB/s
+  double peak = 0;
+  for (const auto& r : results) peak = std::max({peak, r.out_of_place.busbw_gbps, r.in_place.busbw_gbps});
+  fmt::print(out, "# busbw / line rate    : peak {:.4f} GB/s = {:.1f} %, average {:.1f} % of {:.2f} GB/s\n#\n", peak,
+             100 * peak / bound, 100 * average_busbw(results) / bound, bound);
+  out.flush();
+}
+
 void print_rails(std::ostream& out, const std::vector<RankRails>& ranks) {
   for (const auto& rr : ranks)
     for (const auto& rail : rr.rails)
@@ -116,6 +131,10 @@ void write_json(const std::string& path, const RunDescription& run, const std::v
   j["warmup_iters"] = o.warmup_iters;
   j["check"] = o.check ? nlohmann::json(run.check_rule) : nlohmann::json(nullptr);
   j["avg_busbw_gbps"] = average_busbw(results);
+  if (run.line_rate_gbps > 0) {
+    j["line_rate_gbps"] = run.line_rate_gbps;
+    j["links"] = run.links;
+  }
   auto& rows = j["results"] = nlohmann::json::array();
   for (const auto& r : results)
     rows.push_back({{"size_bytes", r.bytes},

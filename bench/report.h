@@ -39,6 +39,8 @@ struct RunDescription {
   std::vector<int> pids;               // by rank
   std::string check_rule;
   const BenchOptions* options = nullptr;
+  std::vector<std::string> links;  // rank 0's rails as the transport found them (verbs)
+  double line_rate_gbps = 0;       // link rate summed over a rank's rails, slowest rank; 0: unknown
 };
 
 void print_header(std::ostream& out, const RunDescription& run);
@@ -46,6 +48,9 @@ void print_row(std::ostream& out, const SizeResult& r, bool checked, bool show_a
 // "Out of bounds values" and "Avg bus bandwidth", as nccl-tests ends.
 void print_footer(std::ostream& out, const std::vector<SizeResult>& results, bool checked);
 double average_busbw(const std::vector<SizeResult>& results);
+// busbw against the line rate: ring allreduce's bound is the per-node link bandwidth
+// summed over the rails used. Prints nothing when the rate is unknown.
+void print_line_rate(std::ostream& out, const std::vector<SizeResult>& results, double line_rate_gbps);
 
 // Per-rank byte counters of each rail, for the JSON file and the summary.
 struct RankRails {

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# verbs_checks.sh — the verbs transport on a real RoCE v2 stack. Runs INSIDE the Soft-RoCE
+# VM (tests/softroce/vm-run.sh), with `sxcoll` on PATH:
+#
+#   tests/softroce/vm-run.sh --bin build/app/sxcoll --bin tests/verbs/verbs_checks.sh -- verbs_checks.sh basics
+#
+# Groups, one VM boot each (ctest runs them as verbs_basics, verbs_allreduce, verbs_faults):
+#   basics     GID auto-detection against ibv_devinfo -v, --gid-index, bad --hca/--qps input,
+#              per-rail byte counters, the p2p check on both rails (3 ranks), writes above the
+#              port's largest message (chunked), writes of zero bytes
+#   allreduce  allreduce checked for 2, 3, 4 ranks x ring, tree x --qps 1, 4 x one rail, two
+#              rails, with --tc; every dtype and op at small sizes
+#   faults     a rank killed mid-collective, a rank stopped mid-collective: every survivor
+#              names it, within the deadline
+# Every sxcoll run has a deadline; the script prints PASS/FAIL per check and
+# "N passed, M failed" at the end; exit 0 only if all passed.
+set -uo pipefail
+
+readonly HCAS=(rxe0 rxe1)
+readonly ADDRS=(192.0.2.1 198.51.100.1)
+passed=0
+failed=0
+log_dir="$(mktemp -d /tmp/verbs.XXXXXX)"
+run_no=0
+
+pass() { echo "verbs: PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "verbs: FAIL: $*"; failed=$((failed + 1)); }
+show() { sed 's/^/  | /' "$1" | tail -n "${2:-40}"; }
+
+# run LIMIT ARGS...: sxcoll with a deadline; output in $out, exit code in $rc, seconds in $secs.
+run() {
+  local limit="$1"
+  shift
+  run_no=$((run_no + 1))
+  out="$log_dir/run$run_no.txt"
+  local t0 t1
+  t0="$(date +%s)"
+  timeout "$limit" sxcoll "$@" >"$out" 2>&1
+  rc=$?
+  t1="$(date +%s)"
+  secs=$((t1 - t0))
+  echo "+ sxcoll $* -> exit $rc in ${secs} s" >>"$out"
+}
+
+# GID index of the RoCE v2 entry of IPv4 address $2 in `ibv_devinfo -v -d $1`, and the GID.
+devinfo_gid() {
+  ibv_devinfo -v -d "$1" | awk -v want="::ffff:$2," '
+    /GID\[ *[0-9]+\]:/ && /RoCE v2/ {
+      for (i = 1; i <= NF; i++) if ($i == want) { g = $0; sub(/.*GID\[ */, "", g); sub(/\].*/, "", g); print g; exit }
+    }'
+}
+
+check_gid_detection() {
+  run 120 bench --np 1 --transport verbs -b 8 -e 8 -n 1 -w 0
+  ((rc == 0)) || { fail "single-rank verbs run: exit $rc"; show "$out"; return; }
+  local i dev addr want got
+  for i in 0 1; do
+    dev="${HCAS[$i]}" addr="${ADDRS[$i]}"
+    want="$(devinfo_gid "$dev" "$addr")"
+    got="$(awk -v d="$dev:1" '$1 == "#" && $2 == "rail:" && $3 == d { print $5 " " $6 }' "$out")"
+    if [[ -n "$want" && "$got" == "$want ::ffff:$addr" ]]; then
+      pass "$dev: GID auto-detection picked index $want (::ffff:$addr, RoCE v2), as ibv_devinfo -v shows"
+    else
+      fail "$dev: GID auto-detection says '$got', ibv_devinfo -v says index '$want' for ::ffff:$addr"
+      show "$out" 12
+      ibv_devinfo -v -d "$dev" | grep 'GID\[' | sed 's/^/  devinfo| /'
+    fi
+  done
+  grep -q '^# line rate: .* Gb/s per rank over 2 rail(s)' "$out" && pass "header states the line rate of both rails" ||
+    { fail "no line rate in the header"; show "$out" 12; }
+  run 120 bench --np 2 --transport verbs --hca rxe0 --gid-index 1 -b 4K -e 4K -n 2 -w 1 --timeout 60s
+  if ((rc == 0)) && grep -q '^# rail: rxe0:1 GID 1 ' "$out"; then
+    pass "--gid-index 1 forces the index; allreduce over it checked"
+  else
+    fail "--gid-index 1: exit $rc"; show "$out"
+  fi
+}
+
+# expect_usage NEEDLE ARGS...: exit code 2 and one line on stderr containing NEEDLE.
+expect_usage() {
+  local needle="$1"
+  shift
+  run 60 bench "$@"
+  if ((rc == 2)) && grep -qF -- "$needle" "$out"; then
+    pass "bad input '$*': exit 2, '$needle'"
+  else
+    fail "bad input '$*': exit $rc, expected 2 and '$needle'"; show "$out" 10
+  fi
+}
+
+check_usage_errors() {
+  expect_usage "no active RoCE port matches --hca mlx5_0; found: rxe0:1 (not in --hca), rxe1:1 (not in --hca)" \
+    --np 2 --transport verbs --hca mlx5_0
+  expect_usage "--hca 'rxe0:x'" --np 2 --transport verbs --hca rxe0:x
+  expect_usage "--qps 0: must be 1..64" --np 2 --transport verbs --qps 0
+  expect_usage "--gid-index 200: entry 200 of rxe0:1 is empty" --np 2 --transport verbs --hca rxe0 --gid-index 200
+}
+
+check_rail_counters() {
+  run 180 bench --np 2 --transport verbs --hca rxe0:1,rxe1:1 --algo ring -b 1M -e 1M -n 2 -w 1 --timeout 60s
+  ((rc == 0)) || { fail "two-rail run for the counters: exit $rc"; show "$out"; return; }
+  local r rail bytes ok=1
+  for r in 0 1; do
+    for rail in rxe0:1 rxe1:1; do
+      bytes="$(awk -v r="$r" -v d="$rail" '$2 == "rank" && $3 == r && $5 == d":" { print $7 }' "$out")"
+      [[ -n "$bytes" && "$bytes" -gt 0 ]] || ok=0
+    done
+  done
+  ((ok)) && pass "both rails carried bytes for every rank (per-rail counters)" ||
+    { fail "a rail carried no bytes"; show "$out" 12; }
+}
+
+check_p2p() {
+  run 300 bench --np 3 --transport verbs --p2p -b 64K -e 1M -f 16 -n 4 -w 1 --timeout 60s
+  local ok=1 rail link
+  ((rc == 0)) || ok=0
+  for rail in rxe0:1 rxe1:1 "all 2"; do
+    for link in "0 <-> 1" "0 <-> 2" "1 <-> 2"; do
+      [[ "$(grep -c "^ *$rail *$link " "$out")" == 2 ]] || ok=0
+    done
+  done
+  grep -q '^# p2p: [0-9]* of 9 links below 80 % of their rail' "$out" || ok=0
+  grep -q '^# Out of bounds values : 0 OK' "$out" || ok=0
+  ((ok)) && pass "p2p: 3 links x (2 rails + both at once) x 2 sizes measured, data checked, summary (${secs} s)" ||
+    { fail "p2p on both rails: exit $rc"; show "$out"; }
+  # Writes above rxe's 8 MiB max_msg_sz go as chunks; 8 MiB exactly ends with an empty send.
+  run 300 bench --np 2 --transport verbs --hca =rxe1 --p2p -b 8M -e 16M -n 2 -w 0 --timeout 120s
+  if ((rc == 0)) && grep -q '^# Out of bounds values : 0 OK' "$out" && [[ "$(grep -c '^ *rxe1:1 *0 <-> 1 ' "$out")" == 2 ]]; then
+    pass "p2p writes of 8 MiB and 16 MiB (above the port's largest message) arrive whole (${secs} s)"
+  else
+    fail "chunked writes: exit $rc"; show "$out"
+  fi
+  # Zero-byte writes (an allreduce whose chunks are empty on some steps) and sizes that are
+  # not multiples of the element size on both rails with 4 QPs.
+  run 180 bench --np 3 --transport verbs --qps 4 --algo ring -b 0 -e 0 -n 2 -w 1 --timeout 60s
+  ((rc == 0)) && pass "allreduce of 0 bytes over verbs" || { fail "0-byte allreduce: exit $rc"; show "$out"; }
+}
+
+check_allreduce_matrix() {
+  local np algo qps hca tag
+  for np in 2 3 4; do
+    for hca in rxe0 rxe0,rxe1; do
+      for qps in 1 4; do
+        for algo in ring tree; do
+          tag="np $np, $algo, --qps $qps, --hca $hca, --tc 106"
+          run 240 bench --np "$np" --transport verbs --hca "$hca" --qps "$qps" --tc 106 --algo "$algo" \
+            -b 8 -e 2M -f 8 -n 1 -w 1 --timeout 120s
+          if ((rc == 0)) && grep -q '^# Out of bounds values : 0 OK' "$out" &&
+             [[ "$(grep -cE '^ +[0-9]+ +[0-9]+ +float +sum' "$out")" == 7 ]]; then
+            pass "allreduce $tag: 7 sizes 8 B..2 MiB correct (${secs} s)"
+          else
+            fail "allreduce $tag: exit $rc"; show "$out"
+          fi
+        done
+      done
+    done
+  done
+  run 300 bench --np 3 --transport verbs --hca rxe0,rxe1 --qps 4 --tc 106 --algo auto -b 8 -e 4K -f 8 -d all -o all \
+    -n 1 -w 0 --timeout 120s
+  if ((rc == 0)) && grep -q '^# Out of bounds values : 0 OK' "$out"; then
+    pass "allreduce, 3 ranks, every dtype x op, 8 B..4 KiB, both rails, 4 QPs (${secs} s)"
+  else
+    fail "every dtype and op: exit $rc"; show "$out"
+  fi
+  run 300 bench --np 2 --transport verbs --hca rxe0,rxe1 --qps 4 --algo ring -b 3M -e 3M -n 2 -w 1 --timeout 120s
+  ((rc == 0)) && grep -q '^# Out of bounds values : 0 OK' "$out" && pass "allreduce of 3 MiB over two rails (${secs} s)" ||
+    { fail "3 MiB: exit $rc"; show "$out"; }
+}
+
+# Starts a 4-rank ring allreduce loop over both rails with a 20 s deadline, sends SIG to
+# rank 2 once the collectives run, and checks how the survivors end:
+#   KILL: every survivor fails naming rank 2, within the deadline (the bootstrap store sees
+#         the death at once; a verbs completion error would name it too);
+#   STOP: the rank is alive but silent: every survivor fails by the engine's no-progress
+#         deadline, naming what it waited for, and the launcher kills the silent rank.
+check_lost_rank() {
+  local signal="$1" what="$2" deadline=20 victim=2 pid t0 t1 r t
+  out="$log_dir/fault-$signal.txt"
+  sxcoll bench --np 4 --transport verbs --hca rxe0,rxe1 --algo ring -b 1M -e 1M -n 100000 -w 0 -c 0 \
+    --timeout "${deadline}s" >"$out" 2>&1 &
+  local launcher=$!
+  for ((t = 0; t < 600; t++)); do
+    pid="$(awk -v v="$victim" '$2 == "Rank" && $3 == v { print $5 }' "$out")"
+    [[ -n "$pid" ]] && break
+    sleep 0.1
+  done
+  if [[ -z "$pid" ]]; then
+    fail "$what: the run never printed its ranks"; kill -9 "$launcher" 2>/dev/null; show "$out"; return
+  fi
+  sleep 2  # well inside the collectives
+  t0="$(date +%s)"
+  kill "-$signal" "$pid"
+  # The launcher gives up on a rank that does not exit timeout + 10 s after a failure.
+  [[ "$signal" == KILL ]] && limit=$deadline || limit=$((2 * deadline + 20))
+  for ((t = 0; t < 10 * (limit + 30); t++)); do
+    kill -0 "$launcher" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$launcher" 2>/dev/null; then
+    fail "$what: the run is still going $((limit + 30)) s after rank $victim got SIG$signal"
+    kill -9 "$launcher" 2>/dev/null
+    kill -CONT "$pid" 2>/dev/null
+    show "$out"
+    return
+  fi
+  local rc_run=0
+  wait "$launcher" || rc_run=$?
+  t1="$(date +%s)"
+  local ok=1 reports=""
+  ((rc_run != 0)) || ok=0
+  ((t1 - t0 <= limit)) || ok=0
+  for r in 0 1 3; do
+    local line
+    # Ranks write their reports at once: split them where one message starts.
+    line="$(sed 's/sxcoll: rank /\nsxcoll: rank /g' "$out" | grep -E "^sxcoll: rank $r: " | head -n1)"
+    [[ -n "$line" ]] || ok=0
+    [[ "$signal" != KILL || "$line" == *"rank $victim"* ]] || ok=0
+    reports+="    ${line:-rank $r said nothing}"$'\n'
+  done
+  if ((ok)); then
+    pass "$what: the run failed (exit $rc_run) $((t1 - t0)) s after SIG$signal to rank $victim (limit $limit s); survivors said:"
+    printf '%s' "$reports"
+  else
+    fail "$what: exit $rc_run after $((t1 - t0)) s (limit $limit s)"
+    show "$out"
+  fi
+}
+
+case "${1:-}" in
+  basics)
+    check_gid_detection
+    check_usage_errors
+    check_rail_counters
+    check_p2p
+    ;;
+  allreduce)
+    check_allreduce_matrix
+    ;;
+  faults)
+    check_lost_rank KILL "rank killed mid-collective"
+    check_lost_rank STOP "rank stopped mid-collective"
+    ;;
+  *)
+    echo "usage: verbs_checks.sh basics|allreduce|faults" >&2
+    exit 2
+    ;;
+esac
+
+if [[ -n "${SXCOLL_VM_OUT:-}" ]]; then
+  mkdir -p "$SXCOLL_VM_OUT/verbs-logs" && cp "$log_dir"/* "$SXCOLL_VM_OUT/verbs-logs/" 2>/dev/null
+fi
+echo "verbs: $passed passed, $failed failed"
+((failed == 0 && passed > 0))
