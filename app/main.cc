@@ -32,13 +32,13 @@ int main(int argc, char** argv) {
       std::cout << e.what() << "\n";
       return 0;
     }
-    std::cerr << "sxcoll: " << e.what() << "\n";
+    sxcoll::print_error(e.what());
     return 2;
   } catch (const sxcoll::UsageError& e) {
-    std::cerr << "sxcoll: " << e.what() << "\n";
+    sxcoll::print_error(e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "sxcoll: " << e.what() << "\n";
+    sxcoll::print_error(e.what());
     return 1;
   }
   return 0;

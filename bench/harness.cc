@@ -205,23 +205,28 @@ std::string SxcollEngine::describe() const {
                      comm_.options().channels, comm_.options().buffsize);
 }
 
-int run_bench_rank(const BenchOptions& options, const bootstrap::LaunchInfo& launch) {
+int run_rank(const BenchOptions& options, const bootstrap::LaunchInfo& launch,
+             const std::function<int(bootstrap::Bootstrap&)>& body) {
   std::unique_ptr<bootstrap::Bootstrap> boot;
   try {
     boot = std::make_unique<bootstrap::Bootstrap>(launch, options.comm.timeout);
-    int code = run_sweep(options, *boot);
+    int code = body(*boot);
     // Rank 0's verdict is the run's: the others learn of failed checks through it.
     auto verdicts = boot->allgather(std::to_string(code));
     return std::stoi(verdicts[0]) != 0 ? std::stoi(verdicts[0]) : code;
   } catch (const UsageError& e) {
     if (boot) boot->abort(e.what());
-    std::cerr << "sxcoll: " << e.what() << std::endl;
+    print_error(e.what());
     return 2;
   } catch (const std::exception& e) {
     if (boot) boot->abort(e.what());
-    std::cerr << "sxcoll: " << e.what() << std::endl;
+    print_error(e.what());
     return 1;
   }
+}
+
+int run_bench_rank(const BenchOptions& options, const bootstrap::LaunchInfo& launch) {
+  return run_rank(options, launch, [&](bootstrap::Bootstrap& boot) { return run_sweep(options, boot); });
 }
 
 }  // namespace sxcoll::bench

@@ -398,21 +398,7 @@ void validate(const P2pOptions& p) {
 }
 
 int run_p2p_rank(const BenchOptions& options, const P2pOptions& p2p, const bootstrap::LaunchInfo& launch) {
-  std::unique_ptr<bootstrap::Bootstrap> boot;
-  try {
-    boot = std::make_unique<bootstrap::Bootstrap>(launch, options.comm.timeout);
-    int code = run_check(options, p2p, *boot);
-    auto verdicts = boot->allgather(std::to_string(code));
-    return std::stoi(verdicts[0]) != 0 ? std::stoi(verdicts[0]) : code;
-  } catch (const UsageError& e) {
-    if (boot) boot->abort(e.what());
-    std::cerr << "sxcoll: " << e.what() << std::endl;
-    return 2;
-  } catch (const std::exception& e) {
-    if (boot) boot->abort(e.what());
-    std::cerr << "sxcoll: " << e.what() << std::endl;
-    return 1;
-  }
+  return run_rank(options, launch, [&](bootstrap::Bootstrap& boot) { return run_check(options, p2p, boot); });
 }
 
 }  // namespace sxcoll::bench

@@ -31,4 +31,8 @@ class PeerError : public RunError {
 // errno as text, for messages.
 std::string errno_text(int err);
 
+// Prints "sxcoll: <message>" on stderr in a single write, so that the lines of several
+// ranks sharing one terminal or pipe never run into each other.
+void print_error(const std::string& message);
+
 }  // namespace sxcoll

@@ -21,6 +21,11 @@ namespace sxcoll {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
+void print_error(const std::string& message) {
+  const std::string line = "sxcoll: " + message + "\n";
+  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
 }  // namespace sxcoll
 
 namespace sxcoll::net {

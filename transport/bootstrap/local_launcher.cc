@@ -46,7 +46,7 @@ void remember_signal(int sig) { g_forward_signal = sig; }
   try {
     code = rank_main(info);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sxcoll: rank %d: %s\n", info.rank, e.what());
+    print_error(fmt::format("rank {}: {}", info.rank, e.what()));
   }
   std::cout.flush();
   std::fflush(nullptr);
