@@ -13,6 +13,7 @@
 #include "bench/check_values.h"
 #include "bench/collective.h"
 #include "bench/engine.h"
+#include "bench/page_buffer.h"
 #include "bench/report.h"
 #include "transport/error.h"
 #include "transport/factory.h"
@@ -20,19 +21,6 @@
 namespace sxcoll::bench {
 
 namespace {
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<char, FreeDeleter>;
-
-Buffer allocate(size_t bytes) {
-  // Page-aligned, and never zero-sized, so that count 0 still has valid pointers.
-  size_t rounded = (bytes + 4095) / 4096 * 4096;
-  void* p = std::aligned_alloc(4096, rounded > 0 ? rounded : 4096);
-  if (p == nullptr) throw RunError(fmt::format("cannot allocate {} bytes for the bench buffers", bytes));
-  return Buffer(static_cast<char*>(p));
-}
 
 // One rank's measurement of one placement.
 struct Local {
@@ -43,7 +31,7 @@ struct Local {
 class Sweep {
  public:
   Sweep(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchEngine& engine, const CollectiveTest& test)
-      : o_(o), boot_(boot), engine_(engine), test_(test), send_(allocate(o.max_bytes)), recv_(allocate(o.max_bytes)) {}
+      : o_(o), boot_(boot), engine_(engine), test_(test), send_(allocate_pages(o.max_bytes)), recv_(allocate_pages(o.max_bytes)) {}
 
   std::vector<SizeResult> run(const RunDescription& run) {
     const bool root = boot_.rank() == 0;
@@ -134,7 +122,7 @@ class Sweep {
   bootstrap::Bootstrap& boot_;
   BenchEngine& engine_;
   const CollectiveTest& test_;
-  Buffer send_, recv_;
+  PageBuffer send_, recv_;
 };
 
 std::vector<RankRails> gather_rails(bootstrap::Bootstrap& boot, const transport::Context& context) {

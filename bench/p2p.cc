@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/harness.h"
+#include "bench/page_buffer.h"
 #include "transport/deadline.h"
 #include "transport/error.h"
 #include "transport/factory.h"
@@ -20,18 +21,6 @@
 namespace sxcoll::bench {
 
 namespace {
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<char, FreeDeleter>;
-
-Buffer allocate(size_t bytes) {
-  size_t rounded = std::max<size_t>((bytes + 4095) / 4096 * 4096, 4096);
-  void* p = std::aligned_alloc(4096, rounded);
-  if (p == nullptr) throw RunError(fmt::format("p2p: cannot allocate {} bytes", bytes));
-  return Buffer(static_cast<char*>(p));
-}
 
 // Bytes that tell who wrote them and at which size: stale or misplaced data shows.
 uint8_t pattern(size_t k, size_t size, int sender) {
@@ -64,7 +53,7 @@ constexpr size_t kLatencyMaxBytes = size_t{64} << 10;
 class LinkTester {
  public:
   LinkTester(const BenchOptions& o, const P2pOptions& p, bootstrap::Bootstrap& boot, transport::Context& ctx)
-      : o_(o), p_(p), boot_(boot), ctx_(ctx), src_(allocate(o.max_bytes)), dst_(allocate(o.max_bytes)) {
+      : o_(o), p_(p), boot_(boot), ctx_(ctx), src_(allocate_pages(o.max_bytes)), dst_(allocate_pages(o.max_bytes)) {
     const size_t bytes = std::max<size_t>(o.max_bytes, 1);
     src_region_ = ctx_.register_memory(src_.get(), bytes, transport::MemoryKind::Host);
     dst_region_ = ctx_.register_memory(dst_.get(), bytes, transport::MemoryKind::Host);
@@ -231,7 +220,7 @@ class LinkTester {
   const P2pOptions& p_;
   bootstrap::Bootstrap& boot_;
   transport::Context& ctx_;
-  Buffer src_, dst_;
+  PageBuffer src_, dst_;
   std::shared_ptr<transport::MemoryRegion> src_region_, dst_region_;
   std::vector<transport::RemoteRegion> remote_;
   std::vector<transport::Completion> comps_;
