@@ -65,8 +65,9 @@ std::string markdown_report(const SweepResults& s, const nlohmann::json& scaling
   }
   md += "\n## Scaling\n\n";
   md += fmt::format("Efficiency = tokens/s per {0} at N nodes ÷ tokens/s per {0} at the model's smallest node "
-                    "count; ideal = that smallest count's per-{0} rate × the {0}s at N. Per model and node count "
-                    "the fastest finished micro-batch counts.\n\n",
+                    "count; ideal = that smallest count's per-{0} rate × the {0}s at N. Per model (and sequence "
+                    "length, where a model runs at several) and node count the fastest finished micro-batch "
+                    "counts.\n\n",
                     per);
   md += fmt::format("| model | nodes | micro-batch | tokens/s | ideal tokens/s | tokens/s/{} | efficiency |\n", per);
   md += "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";

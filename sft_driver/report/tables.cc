@@ -1,6 +1,7 @@
 #include "sft_driver/report/tables.h"
 
 #include <map>
+#include <set>
 
 #include <fmt/core.h>
 
@@ -44,13 +45,22 @@ nlohmann::json scaling_analysis(const SweepResults& s) {
   j["schema"] = 1;
   j["efficiency"] = "per-GPU tokens/s at N nodes / per-GPU tokens/s at the model's smallest node count";
   j["per_gpu_basis"] = s.any_gpu() ? "GPU" : "rank (CPU run: no GPU)";
-  j["selection"] = "per model and node count, the finished run with the highest tokens/s (over micro-batches)";
+  j["selection"] =
+      "per model (and sequence length, where a model runs at several) and node count, the finished run with "
+      "the highest tokens/s (over micro-batches)";
   j["models"] = nlohmann::json::object();
+  // A series is a model at one sequence length: tokens/s at 2048 and at 4096 are not one curve.
+  std::map<std::string, std::set<int>> seq_lens;
+  for (const auto& r : s.runs) seq_lens[r.model].insert(r.seq_len);
+  auto series_of = [&](const RunRow& r) {
+    return seq_lens[r.model].size() > 1 ? fmt::format("{} (seq {})", r.model, r.seq_len) : r.model;
+  };
   std::map<std::string, std::map<int, const RunRow*>> best;
   std::vector<std::string> order;
   for (const auto& r : s.runs) {
-    if (!best.count(r.model)) order.push_back(r.model);
-    auto& slot = best[r.model][r.nodes];
+    const std::string series = series_of(r);
+    if (!best.count(series)) order.push_back(series);
+    auto& slot = best[series][r.nodes];
     if (r.ok() && (!slot || *r.tokens_per_s > *slot->tokens_per_s)) slot = &r;
   }
   for (const auto& model : order) {
@@ -67,6 +77,7 @@ nlohmann::json scaling_analysis(const SweepResults& s) {
       }
       const double per = *row->tokens_per_s_per_gpu, base_per = *base->tokens_per_s_per_gpu;
       nlohmann::json n{{"run_id", row->id},
+                       {"seq_len", row->seq_len},
                        {"micro_batch", row->micro_batch},
                        {"gpus", row->gpus},
                        {"ranks", row->ranks},
