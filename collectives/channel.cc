@@ -1,10 +1,6 @@
 #include "collectives/channel.h"
 
-#include <cstdlib>
-
 namespace sxcoll {
-
-void AlignedFree::operator()(void* p) const { std::free(p); }
 
 char* InLink::slot_data() const { return slots.get() + static_cast<size_t>(window.slot()) * slot_bytes; }
 

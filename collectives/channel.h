@@ -20,14 +20,13 @@ inline bool imm_is_credit(uint32_t imm) { return (imm >> 31) != 0; }
 inline uint32_t imm_channel(uint32_t imm) { return (imm >> kSequenceBits) & (kMaxChannels - 1); }
 inline uint32_t imm_sequence(uint32_t imm) { return imm & kSequenceMask; }
 
-struct AlignedFree {
-  void operator()(void* p) const;
-};
+// Slot memory, freed by the allocator it came from (host, pinned host or device).
+using SlotMemory = std::unique_ptr<char, void (*)(void*)>;
 
 struct InLink {
   int peer = -1;
   transport::Pair* pair = nullptr;
-  std::unique_ptr<char, AlignedFree> slots;  // nslots * slot_bytes, written by the peer
+  SlotMemory slots{nullptr, nullptr};  // nslots * slot_bytes, written by the peer
   std::shared_ptr<transport::MemoryRegion> region;
   RecvWindow window{1};
   char* slot_data() const;
@@ -39,6 +38,10 @@ struct OutLink {
   transport::Pair* pair = nullptr;
   transport::RemoteRegion remote;  // the peer's slots for us
   SendWindow window{1};
+  // GPU buffers the transport cannot read: what is sent is first copied here, into the
+  // slot of the same sequence number (nslots * slot_bytes of pinned host memory).
+  SlotMemory staging{nullptr, nullptr};
+  std::shared_ptr<transport::MemoryRegion> staging_region;
 };
 
 struct Channel {

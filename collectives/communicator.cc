@@ -13,6 +13,7 @@
 #include "collectives/allreduce_recursive_doubling.h"
 #include "collectives/allreduce_ring.h"
 #include "collectives/allreduce_tree.h"
+#include "collectives/gpu.h"
 #include "collectives/partition.h"
 #include "collectives/reduce.h"
 #include "collectives/ring_schedule.h"
@@ -61,6 +62,8 @@ Communicator::Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& 
       options_(options),
       engine_(context, bootstrap, options.timeout, spin_budget(options, bootstrap)) {
   validate_options(options_);
+  // GPU buffers: the GPU reduces; what the transport cannot reach there is staged.
+  if (on_gpu()) use_step_queue(gpu::make_queue(), context_.gpu_direct().empty());
   std::set<int> peers;
   const int n = size();
   if (n > 1) {
@@ -82,6 +85,37 @@ Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) const {
   return algorithm == Algorithm::Auto ? choose_algorithm(size(), bytes, options_.cost) : algorithm;
 }
 
+std::string Communicator::data_path() const {
+  if (!on_gpu()) return "host";
+  return stage_sends_ ? "gdr: staged" : "gdr: " + context_.gpu_direct();
+}
+
+void Communicator::use_step_queue(std::unique_ptr<StepQueue> queue, bool stage_sends) {
+  if (!plans_.empty()) throw std::logic_error("use_step_queue after the first collective");
+  queue_ = std::move(queue);
+  stage_sends_ = stage_sends;
+}
+
+SlotMemory Communicator::allocate_slots(size_t bytes, bool staging,
+                                        std::shared_ptr<transport::MemoryRegion>& region) {
+  using transport::MemoryKind;
+  SlotMemory memory{nullptr, nullptr};
+  MemoryKind kind = MemoryKind::Host;
+  if (!on_gpu()) {
+    memory = SlotMemory(static_cast<char*>(std::aligned_alloc(4096, bytes)), std::free);
+    if (!memory) throw RunError(fmt::format("rank {}: cannot allocate {} bytes of slots", rank(), bytes));
+  } else if (!stage_sends_ && !staging) {
+    // The NIC writes into GPU memory; the kernels read it there.
+    memory = gpu::alloc_device(bytes);
+    kind = MemoryKind::Cuda;
+  } else {
+    // The transport reads and writes host memory; the kernels reach it over PCIe.
+    memory = gpu::alloc_host_mapped(bytes);
+  }
+  region = context_.register_memory(memory.get(), bytes, kind);
+  return memory;
+}
+
 void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& in_peers,
                                const std::vector<std::vector<int>>& out_peers) {
   const uint32_t nslots = options_.slots;
@@ -98,11 +132,7 @@ void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& 
       link.pair = &context_.pair(peer);
       link.slot_bytes = slot_bytes;
       link.window = RecvWindow(nslots);
-      void* memory = std::aligned_alloc(4096, nslots * slot_bytes);
-      if (memory == nullptr)
-        throw RunError(fmt::format("rank {}: cannot allocate {} bytes of receive slots", rank(), nslots * slot_bytes));
-      link.slots.reset(static_cast<char*>(memory));
-      link.region = context_.register_memory(memory, nslots * slot_bytes, transport::MemoryKind::Host);
+      link.slots = allocate_slots(nslots * slot_bytes, false, link.region);
       const auto& r = link.region->remote;
       mine << channel->id << ' ' << peer << ' ' << r.addr << ' ' << r.bytes << ' ' << r.rkey << ' ' << r.id << '\n';
       channel->in.push_back(std::move(link));
@@ -112,6 +142,7 @@ void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& 
       link.peer = peer;
       link.pair = &context_.pair(peer);
       link.window = SendWindow(nslots);
+      if (stage_sends_) link.staging = allocate_slots(nslots * slot_bytes, true, link.staging_region);
       channel->out.push_back(std::move(link));
     }
     plan.channels.push_back(std::move(channel));
@@ -165,7 +196,12 @@ void Communicator::allreduce(const void* input, void* output, size_t count, Data
   const size_t bytes = count * esize;
   if (count == 0) return;
   if (size() == 1) {
-    if (input != output) std::memcpy(output, input, bytes);
+    if (input != output) {
+      if (on_gpu())
+        gpu::copy(output, input, bytes);
+      else
+        std::memcpy(output, input, bytes);
+    }
     return;
   }
   const Algorithm algo = resolve(algorithm, bytes);
@@ -204,8 +240,12 @@ void Communicator::allreduce(const void* input, void* output, size_t count, Data
   call.type = type;
   call.op = op;
   call.nranks = size();
-  call.input_region = context_.register_memory(const_cast<void*>(input), bytes, transport::MemoryKind::Host);
-  call.output_region = context_.register_memory(output, bytes, transport::MemoryKind::Host);
+  call.queue = queue_.get();
+  // Staged buffers never meet the transport: every write leaves from a staging slot.
+  if (!stage_sends_) {
+    call.input_region = context_.register_memory(const_cast<void*>(input), bytes, options_.memory);
+    call.output_region = context_.register_memory(output, bytes, options_.memory);
+  }
   engine_.run(machines, call);
 }
 

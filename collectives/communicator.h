@@ -6,12 +6,14 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "collectives/algorithm.h"
 #include "collectives/channel.h"
 #include "collectives/dtype.h"
 #include "collectives/engine.h"
+#include "collectives/step_queue.h"
 #include "transport/bootstrap/bootstrap.h"
 #include "transport/transport.h"
 
@@ -26,6 +28,10 @@ struct CommunicatorOptions {
   // fit its cores, else 0 (spinning ranks would take the cores their peers need).
   std::chrono::microseconds spin{-1};
   CostModel cost;
+  // Where the user's buffers live. Cuda: device memory of this thread's current device
+  // (gpu::use_device); reductions then run on that GPU, and what the transport cannot
+  // read there directly is staged through pinned host memory.
+  transport::MemoryKind memory = transport::MemoryKind::Host;
 };
 
 // Throws UsageError naming the flag that is out of range.
@@ -45,6 +51,15 @@ class Communicator {
   void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op,
                  Algorithm algorithm = Algorithm::Auto);
   Algorithm resolve(Algorithm algorithm, size_t bytes) const;
+  // How the bytes move between the user's buffers and the wire, for the bench header:
+  // "host", or for GPU buffers "gdr: dmabuf", "gdr: peermem" or "gdr: staged".
+  std::string data_path() const;
+
+  // Runs the arithmetic of every step on `queue` instead of inline, and with
+  // `stage_sends` sends through staging slots instead of from the user's buffers: what
+  // GPU buffers do, here for tests that drive the same engine paths on host memory.
+  // Before the first collective only.
+  void use_step_queue(std::unique_ptr<StepQueue> queue, bool stage_sends);
 
  private:
   struct Plan {
@@ -53,11 +68,16 @@ class Communicator {
   Plan& plan(Algorithm algorithm);
   void build_links(Plan& plan, const std::vector<std::vector<int>>& in_peers,
                    const std::vector<std::vector<int>>& out_peers);
+  // Receive slots (or staging) of `bytes`, in the memory the data path needs, registered.
+  SlotMemory allocate_slots(size_t bytes, bool staging, std::shared_ptr<transport::MemoryRegion>& region);
+  bool on_gpu() const { return options_.memory == transport::MemoryKind::Cuda; }
 
   bootstrap::Bootstrap& bootstrap_;
   transport::Context& context_;
   CommunicatorOptions options_;
   Engine engine_;
+  std::unique_ptr<StepQueue> queue_;  // null: arithmetic inline (host buffers)
+  bool stage_sends_ = false;          // writes leave from staging slots, not the user's buffers
   std::map<Algorithm, Plan> plans_;
 };
 

@@ -64,38 +64,71 @@ bool Engine::try_advance(Machine& m, const CollectiveCall& call, Blocked& blocke
                                  "were all ranks started with the same options?)",
                                  context_.rank(), call.name, link.peer, link.window.ready_bytes(), ch.id, bytes));
   }
+  StepQueue& q = call.queue ? *call.queue : host_queue_;
   if (st.nrecv > 0) {
     const char* first = ch.in[st.recv[0]].slot_data();
     if (st.with_input)
-      reduce(out, in, first, st.count, call.type, call.op);
+      q.reduce(out, in, first, st.count, call.type, call.op);
     else if (st.with_output)
-      reduce(out, out, first, st.count, call.type, call.op);
+      q.reduce(out, out, first, st.count, call.type, call.op);
     else
-      std::memcpy(out, first, bytes);
-    if (st.nrecv > 1) reduce(out, out, ch.in[st.recv[1]].slot_data(), st.count, call.type, call.op);
+      q.copy(out, first, bytes);
+    if (st.nrecv > 1) q.reduce(out, out, ch.in[st.recv[1]].slot_data(), st.count, call.type, call.op);
   }
-  if (st.finalize && call.op == RedOp::Avg) finalize_avg(out, st.count, call.type, call.nranks);
+  if (st.finalize && call.op == RedOp::Avg) q.finalize_avg(out, st.count, call.type, call.nranks);
 
-  const auto& region = st.send_input ? call.input_region : call.output_region;
+  PendingStep pending;
   const char* src = st.send_input ? in : out;
-  const size_t src_offset = static_cast<size_t>(src - static_cast<const char*>(region->base));
   for (uint8_t i = 0; i < st.nsend; ++i) {
     OutLink& link = ch.out[st.send[i]];
     const uint64_t seq = link.window.post();
-    const uint64_t cookie = next_cookie_++;
-    inflight_[cookie] = ByteRange{src, bytes};
-    link.pair->write(*region, src_offset, bytes, link.remote, link.window.slot(seq) * ch.slot_bytes,
-                     imm_data(ch.id, seq), cookie);
+    const size_t dst_offset = link.window.slot(seq) * ch.slot_bytes;
+    PendingWrite w{&link, nullptr, 0, bytes, dst_offset, imm_data(ch.id, seq), next_cookie_++};
+    const char* from = src;
+    if (link.staging) {
+      // Staged in the slot of the same sequence number: free again once the peer's
+      // credit for it came, which is before this slot's next use.
+      char* stage = link.staging.get() + dst_offset;
+      q.copy(stage, src, bytes);
+      w.region = link.staging_region.get();
+      w.offset = dst_offset;
+      from = stage;
+    } else {
+      w.region = (st.send_input ? call.input_region : call.output_region).get();
+      w.offset = static_cast<size_t>(src - static_cast<const char*>(w.region->base));
+    }
+    inflight_[w.cookie] = ByteRange{from, bytes};
+    pending.writes[pending.nwrites++] = w;
   }
-  // The slots are consumed: give them back to their senders.
+  // The slots are consumed: they go back to their senders once the work that reads them is done.
   for (uint8_t i = 0; i < st.nrecv; ++i) {
     InLink& link = ch.in[st.recv[i]];
     const uint64_t seq = link.window.consume();
-    ++credits_in_flight_;
-    link.pair->notify(imm_credit(ch.id, seq), 0);
+    pending.credits[pending.ncredits++] = PendingCredit{&link, imm_credit(ch.id, seq)};
   }
+  pending.ticket = q.mark();
+  pending_.push_back(pending);
+  post_finished(q);
   ++m.next;
   return true;
+}
+
+bool Engine::post_finished(StepQueue& queue) {
+  bool posted = false;
+  while (!pending_.empty() && queue.done(pending_.front().ticket)) {
+    const PendingStep& p = pending_.front();
+    for (uint8_t i = 0; i < p.nwrites; ++i) {
+      const PendingWrite& w = p.writes[i];
+      w.link->pair->write(*w.region, w.offset, w.bytes, w.link->remote, w.dst_offset, w.imm, w.cookie);
+    }
+    for (uint8_t i = 0; i < p.ncredits; ++i) {
+      ++credits_in_flight_;
+      p.credits[i].link->pair->notify(p.credits[i].imm, 0);
+    }
+    pending_.pop_front();
+    posted = true;
+  }
+  return posted;
 }
 
 void Engine::handle(const transport::Completion& c) {
@@ -123,7 +156,8 @@ void Engine::handle(const transport::Completion& c) {
 }
 
 std::string Engine::describe(const Blocked& b, const CollectiveCall& call) const {
-  if (b.machine == nullptr) return "waiting for our own writes to complete";
+  if (b.machine == nullptr)
+    return pending_.empty() ? "waiting for our own writes to complete" : "waiting for the GPU to finish a step's work";
   std::string where = fmt::format("channel {}, step {} of {}", b.machine->channel->id, b.machine->next,
                                   b.machine->size);
   switch (b.wait) {
@@ -144,25 +178,28 @@ std::string Engine::describe(const Blocked& b, const CollectiveCall& call) const
 void Engine::drive(std::vector<Machine>& machines, const CollectiveCall& call) {
   auto last_progress = Clock::now();
   Blocked blocked;
+  StepQueue& queue = call.queue ? *call.queue : host_queue_;
   for (;;) {
-    bool advanced = false;
+    bool advanced = post_finished(queue);
     bool all_done = true;
     for (auto& m : machines) {
       // Bounded per machine, so that one channel cannot starve the others or the network.
       for (int k = 0; k < 16 && m.next < m.size && try_advance(m, call, blocked); ++k) advanced = true;
       if (m.next < m.size) all_done = false;
     }
-    if (all_done && inflight_.empty() && credits_in_flight_ == 0) return;
+    if (all_done && pending_.empty() && inflight_.empty() && credits_in_flight_ == 0) return;
     if (all_done) blocked = Blocked{};
     completions_.clear();
-    const bool spinning = advanced || Clock::now() - last_progress < spin_;
+    // Work on the GPU finishes without telling the transport: poll while there is some.
+    const bool in_spin = Clock::now() - last_progress < spin_;
+    const bool spinning = advanced || !pending_.empty() || in_spin;
     context_.progress(completions_, spinning ? 0 : kIdleSliceMs);
     for (const auto& c : completions_) handle(c);
     if (advanced || !completions_.empty()) {
       last_progress = Clock::now();
       continue;
     }
-    if (spinning) continue;
+    if (in_spin) continue;
     if (auto reason = bootstrap_.poll_abort())
       throw RunError(fmt::format("rank {}: {} aborted: {}", context_.rank(), call.name, *reason));
     if (Clock::now() - last_progress > timeout_)
@@ -176,6 +213,7 @@ void Engine::run(std::vector<Machine>& machines, const CollectiveCall& call) {
     m.next = 0;
     m.size = m.program->size();
   }
+  pending_.clear();
   try {
     drive(machines, call);
   } catch (const PeerError& e) {

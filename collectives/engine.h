@@ -2,7 +2,9 @@
 // turns every wait into one with a deadline and a reason.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <deque>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "collectives/channel.h"
 #include "collectives/dtype.h"
 #include "collectives/step.h"
+#include "collectives/step_queue.h"
 #include "transport/bootstrap/bootstrap.h"
 #include "transport/transport.h"
 
@@ -22,6 +25,9 @@ struct CollectiveCall {
   DataType type = DataType::Float32;
   RedOp op = RedOp::Sum;
   int nranks = 1;
+  // Where the arithmetic runs: null for host buffers (done at once, on this thread).
+  StepQueue* queue = nullptr;
+  // The user's buffers as the transport sees them; null where every link stages.
   std::shared_ptr<transport::MemoryRegion> input_region;
   std::shared_ptr<transport::MemoryRegion> output_region;
 };
@@ -60,10 +66,33 @@ class Engine {
     const char* begin;
     size_t bytes;
   };
+  // A step whose work is enqueued: its writes and credits go out once the work is done.
+  struct PendingWrite {
+    OutLink* link;
+    const transport::MemoryRegion* region;
+    size_t offset;
+    size_t bytes;
+    size_t dst_offset;
+    uint32_t imm;
+    uint64_t cookie;
+  };
+  struct PendingCredit {
+    InLink* link;
+    uint32_t imm;
+  };
+  struct PendingStep {
+    uint64_t ticket = 0;
+    uint8_t nwrites = 0;
+    uint8_t ncredits = 0;
+    std::array<PendingWrite, 2> writes;
+    std::array<PendingCredit, 2> credits;
+  };
 
   bool try_advance(Machine& m, const CollectiveCall& call, Blocked& blocked);
   void handle(const transport::Completion& c);
   bool overlaps_inflight(const char* p, size_t bytes) const;
+  // Posts the writes and credits of the steps whose work finished, in step order.
+  bool post_finished(StepQueue& queue);
   void drive(std::vector<Machine>& machines, const CollectiveCall& call);
   std::string describe(const Blocked& b, const CollectiveCall& call) const;
 
@@ -76,6 +105,8 @@ class Engine {
   uint64_t next_cookie_ = 1;                           // 0 marks credits
   size_t credits_in_flight_ = 0;
   std::vector<transport::Completion> completions_;
+  std::deque<PendingStep> pending_;
+  HostStepQueue host_queue_;
 };
 
 }  // namespace sxcoll

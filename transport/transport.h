@@ -67,7 +67,12 @@ class Context {
   virtual void connect(const std::vector<int>& peers) = 0;
   virtual Pair& pair(int peer) = 0;
 
+  // How this backend reaches GPU memory itself (GPUDirect RDMA): "dmabuf", "peermem", or
+  // empty when it cannot, and callers stage GPU data through host memory.
+  virtual std::string gpu_direct() const { return {}; }
+
   // Registration is cached by the backend: registering the same range again is cheap.
+  // MemoryKind::Cuda only where gpu_direct() is not empty.
   virtual std::shared_ptr<MemoryRegion> register_memory(void* base, size_t bytes, MemoryKind kind) = 0;
 
   // Moves bytes; appends completions to `out`. Waits up to `timeout_ms` for the first

@@ -19,12 +19,15 @@ struct RankEnv {
   Communicator& comm;
 };
 
-// Returns the launcher's exit code: 0 when every rank's body returned 0.
+// Returns the launcher's exit code: 0 when every rank's body returned 0. `setup` runs
+// first in each rank (picking its GPU, say).
 inline int run_ranks(int nranks, const std::function<int(RankEnv&)>& body,
-                     CommunicatorOptions comm_options = {}, transport::TransportOptions transport_options = {}) {
+                     CommunicatorOptions comm_options = {}, transport::TransportOptions transport_options = {},
+                     const std::function<void(const bootstrap::LaunchInfo&)>& setup = {}) {
   return bootstrap::launch_local(
       nranks,
       [&](const bootstrap::LaunchInfo& info) {
+        if (setup) setup(info);
         bootstrap::Bootstrap boot(info, comm_options.timeout);
         auto context = transport::make_context(boot, transport_options);
         Communicator comm(boot, *context, comm_options);

@@ -1,0 +1,89 @@
+// Allreduce of GPU buffers end to end: ranks as processes over loopback TCP (so every
+// byte is staged through pinned host memory), reductions by the CUDA kernels, every
+// dtype and op, both algorithms, in and out of place. Rank r uses GPU r mod the GPUs
+// present, so one GPU serves too. Without a CUDA device every test is skipped.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "bench/check_values.h"
+#include "collectives/gpu.h"
+#include "multiprocess/rank_harness.h"
+
+namespace sxcoll {
+namespace {
+
+struct Case {
+  int nranks;
+  Algorithm algorithm;
+};
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  return fmt::format("n{}_{}", info.param.nranks, algorithm_name(info.param.algorithm));
+}
+
+class GpuAllreduce : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    // Counted in a child: CUDA initialized here would be unusable in the forked ranks.
+    gpus_ = gpu::probe_device_count();
+    if (gpus_ == 0) GTEST_SKIP() << "no CUDA device";
+  }
+  int gpus_ = 0;
+};
+
+int check_all(testing::RankEnv& env, Algorithm algorithm) {
+  const int n = env.comm.size();
+  const int rank = env.comm.rank();
+  int failures = 0;
+  const size_t few_mib = (size_t{3} << 20) + 123;
+  gpu::Memory input = gpu::alloc_device(few_mib), output = gpu::alloc_device(few_mib);
+  std::vector<char> host(few_mib);
+  if (env.comm.data_path() != "gdr: staged") {
+    std::fprintf(stderr, "rank %d: data path %s, expected gdr: staged over tcp\n", rank, env.comm.data_path().c_str());
+    return 1;
+  }
+  for (DataType type : kAllDataTypes) {
+    const size_t esize = dtype_size(type);
+    for (RedOp op : kAllRedOps) {
+      for (size_t count : {size_t{1}, size_t{1009}, few_mib / esize}) {
+        for (bool in_place : {false, true}) {
+          bench::fill_allreduce_input(host.data(), count, type, op, rank, n);
+          gpu::copy(input.get(), host.data(), count * esize);
+          char* out = in_place ? input.get() : output.get();
+          env.comm.allreduce(input.get(), out, count, type, op, algorithm);
+          gpu::copy(host.data(), out, count * esize);
+          if (size_t wrong = bench::count_allreduce_errors(host.data(), count, type, op, n); wrong != 0) {
+            std::fprintf(stderr, "rank %d: %s %s count %zu %s: %zu wrong\n", rank,
+                         std::string(dtype_name(type)).c_str(), std::string(redop_name(op)).c_str(), count,
+                         in_place ? "in-place" : "out-of-place", wrong);
+            ++failures;
+          }
+        }
+      }
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+TEST_P(GpuAllreduce, EveryTypeOpAndPlacementIsExact) {
+  const Case c = GetParam();
+  CommunicatorOptions comm;
+  comm.memory = transport::MemoryKind::Cuda;
+  comm.buffsize = 1 << 20;
+  comm.timeout = std::chrono::seconds(60);
+  const int gpus = gpus_;
+  int code = testing::run_ranks(
+      c.nranks, [&](testing::RankEnv& env) { return check_all(env, c.algorithm); }, comm, {},
+      [gpus](const bootstrap::LaunchInfo& info) { gpu::use_device(info.local_rank % gpus); });
+  EXPECT_EQ(code, 0) << "see the ranks' messages above";
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, GpuAllreduce,
+                         ::testing::Values(Case{2, Algorithm::Ring}, Case{2, Algorithm::Tree},
+                                           Case{3, Algorithm::Ring}, Case{3, Algorithm::Tree}),
+                         case_name);
+
+}  // namespace
+}  // namespace sxcoll
