@@ -8,6 +8,7 @@
 #include "bench/options.h"
 #include "bench/p2p.h"
 #include "bench/size_parse.h"
+#include "collectives/gpu.h"
 #include "transport/bootstrap/launch_env.h"
 #include "transport/bootstrap/local_launcher.h"
 #include "transport/error.h"
@@ -64,6 +65,20 @@ bench::BenchOptions to_options(const BenchCommand& c) {
   auto algo = parse_algorithm(c.algorithm);
   if (!algo) throw UsageError(fmt::format("--algo '{}': expected ring, tree, rd or auto", c.algorithm));
   o.algorithm = *algo;
+  if (c.engine == "sxcoll")
+    o.engine = bench::EngineChoice::Sxcoll;
+  else if (c.engine == "nccl")
+    o.engine = bench::EngineChoice::Nccl;
+  else if (c.engine == "both")
+    o.engine = bench::EngineChoice::Both;
+  else
+    throw UsageError(fmt::format("--engine '{}': expected sxcoll, nccl or both", c.engine));
+  if (c.memory == "host")
+    o.comm.memory = transport::MemoryKind::Host;
+  else if (c.memory == "cuda")
+    o.comm.memory = transport::MemoryKind::Cuda;
+  else
+    throw UsageError(fmt::format("--mem '{}': expected host or cuda", c.memory));
   o.transport.name = c.transport;
   o.transport.sockets_per_peer = c.nsocks;
   o.transport.hca = c.hca;
@@ -99,6 +114,10 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("-d,--datatype", b.dtypes, "int8,uint8,int32,int64,half,bfloat16,float,double or all")->capture_default_str();
   cmd->add_option("-o,--op", b.ops, "sum,prod,min,max,avg or all")->capture_default_str();
   cmd->add_option("--algo", b.algorithm, "ring, tree, rd (recursive doubling, 2^k ranks) or auto (cost model per size)")->capture_default_str();
+  cmd->add_option("--engine", b.engine, "sxcoll, nccl (loaded at run time: SXCOLL_NCCL_LIBRARY or NCCL_HOME) or both "
+                                        "(both tables and the ratio sxcoll/NCCL per size)")->capture_default_str();
+  cmd->add_option("--mem", b.memory, "Buffers in host memory or on the GPU of each local rank (cuda: GPU i for local "
+                                     "rank i)")->capture_default_str();
   cmd->add_option("--transport", b.transport, "Transport backend")->capture_default_str();
   cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->capture_default_str();
   cmd->add_option("--hca", b.hca, "verbs: ports to use, NCCL_IB_HCA syntax (mlx5_0:1,mlx5_1:1; =exact; ^exclude); "
@@ -129,9 +148,14 @@ int BenchCommand::run() {
   bench::P2pOptions p2p_options;
   p2p_options.threshold = p2p_threshold;
   if (p2p) bench::validate(p2p_options);
+  if (p2p && (options.comm.memory != transport::MemoryKind::Host || options.engine != bench::EngineChoice::Sxcoll))
+    throw UsageError("--p2p measures the transport between host buffers: it takes neither --mem cuda nor --engine");
   auto run_rank = [&](const bootstrap::LaunchInfo& info) {
     return p2p ? bench::run_p2p_rank(options, p2p_options, info) : bench::run_bench_rank(options, info);
   };
+  if (options.comm.memory == transport::MemoryKind::Cuda && gpu::probe_device_count() == 0)
+    throw UsageError(gpu::built_with_cuda() ? "--mem cuda: no CUDA device on this host"
+                                            : "--mem cuda: this sxcoll was built without CUDA");
   auto launch = bootstrap::detect_launch(bootstrap::process_env());
   if (launch) {
     if (options.np != 0 && options.np != launch->size)

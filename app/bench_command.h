@@ -15,6 +15,7 @@ struct BenchCommand {
   std::string min_bytes = "8", max_bytes = "64M", step_factor = "2", step_bytes = "0";
   int iters = 20, warmup = 5, check = 1, aggregate = 1;
   std::string dtypes = "float", ops = "sum", algorithm = "auto", transport = "tcp";
+  std::string engine = "sxcoll", memory = "host";
   int nsocks = 1, channels = 2, np = 0;
   std::string buffsize = "4M", timeout = "30s";
   std::string json, csv;

@@ -18,11 +18,15 @@ class BenchEngine {
   virtual std::string describe() const = 0;  // transport and settings, for the header
   // The algorithm that will run at this size ("ring", "tree", ...).
   virtual std::string algorithm_for(size_t bytes) const = 0;
+  // May return before the result is there (NCCL enqueues on a stream); wait() waits for
+  // every call made so far, with a deadline.
   virtual void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op) = 0;
+  virtual void wait() {}
 };
 
 class SxcollEngine final : public BenchEngine {
  public:
+  // Returns from allreduce() with the result in place.
   SxcollEngine(Communicator& comm, Algorithm algorithm, std::string transport)
       : comm_(comm), algorithm_(algorithm), transport_(std::move(transport)) {}
   std::string name() const override { return "sxcoll"; }

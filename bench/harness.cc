@@ -13,7 +13,7 @@
 #include "bench/check_values.h"
 #include "bench/collective.h"
 #include "bench/engine.h"
-#include "bench/page_buffer.h"
+#include "bench/buffers.h"
 #include "bench/report.h"
 #include "transport/error.h"
 #include "transport/factory.h"
@@ -30,8 +30,9 @@ struct Local {
 
 class Sweep {
  public:
-  Sweep(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchEngine& engine, const CollectiveTest& test)
-      : o_(o), boot_(boot), engine_(engine), test_(test), send_(allocate_pages(o.max_bytes)), recv_(allocate_pages(o.max_bytes)) {}
+  Sweep(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchEngine& engine, const CollectiveTest& test,
+        BenchBuffers& buffers)
+      : o_(o), boot_(boot), engine_(engine), test_(test), buffers_(buffers) {}
 
   std::vector<SizeResult> run(const RunDescription& run) {
     const bool root = boot_.rank() == 0;
@@ -55,20 +56,23 @@ class Sweep {
   void warm_up() {
     const size_t count = o_.max_bytes / dtype_size(o_.types.front());
     for (int i = 0; i < o_.warmup_iters; ++i)
-      engine_.allreduce(send_.get(), recv_.get(), count, o_.types.front(), o_.ops.front());
+      engine_.allreduce(buffers_.send(), buffers_.recv(), count, o_.types.front(), o_.ops.front());
+    engine_.wait();
   }
 
   Local measure_placement(size_t count, DataType type, RedOp op, bool in_place) {
-    char* out = in_place ? send_.get() : recv_.get();
+    char* out = in_place ? buffers_.send() : buffers_.recv();
     Local local{0, 0};
     if (o_.check) {
-      test_.fill(send_.get(), count, type, op, boot_.rank(), boot_.size());
-      engine_.allreduce(send_.get(), out, count, type, op);
-      local.wrong = test_.count_errors(out, count, type, op, boot_.size());
+      buffers_.fill(test_, count, type, op, boot_.rank(), boot_.size());
+      engine_.allreduce(buffers_.send(), out, count, type, op);
+      engine_.wait();
+      local.wrong = buffers_.count_errors(test_, out, count, type, op, boot_.size());
     }
     boot_.barrier();
     auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < o_.iters; ++i) engine_.allreduce(send_.get(), out, count, type, op);
+    for (int i = 0; i < o_.iters; ++i) engine_.allreduce(buffers_.send(), out, count, type, op);
+    engine_.wait();
     auto t1 = std::chrono::steady_clock::now();
     local.time_us = std::chrono::duration<double, std::micro>(t1 - t0).count() / o_.iters;
     return local;
@@ -122,7 +126,7 @@ class Sweep {
   bootstrap::Bootstrap& boot_;
   BenchEngine& engine_;
   const CollectiveTest& test_;
-  PageBuffer send_, recv_;
+  BenchBuffers& buffers_;
 };
 
 std::vector<RankRails> gather_rails(bootstrap::Bootstrap& boot, const transport::Context& context) {
@@ -156,33 +160,68 @@ void describe_links(bootstrap::Bootstrap& boot, const transport::Context& contex
 
 namespace {
 
-int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {
-  auto context = transport::make_context(boot, o.transport);
-  Communicator comm(boot, *context, o.comm);
-  SxcollEngine engine(comm, o.algorithm, context->describe());
-
+// What every engine's report shares: the ranks, the hosts, the check, the buffers.
+RunDescription describe_run(const BenchOptions& o, bootstrap::Bootstrap& boot) {
   RunDescription run;
   run.collective = "allreduce";
-  run.engine = engine.name();
-  run.engine_detail = engine.describe();
   run.launcher = boot.launch().launcher;
   run.hostnames = boot.hostnames();
   for (const auto& pid : boot.allgather(std::to_string(::getpid()))) run.pids.push_back(std::stoi(pid));
   run.check_rule = describe_check();
   run.options = &o;
-  describe_links(boot, *context, run);
+  run.memory = o.comm.memory == transport::MemoryKind::Cuda ? "cuda" : "host";
+  if (o.comm.memory == transport::MemoryKind::Cuda)
+    run.devices = boot.allgather(gpu::describe_device(boot.launch().local_rank));
+  return run;
+}
 
-  Sweep sweep(o, boot, engine, allreduce_test());
-  auto results = sweep.run(run);
-  auto rails = gather_rails(boot, *context);
+// Runs the sweep of one engine; rank 0 prints its table and footer as it goes.
+EngineReport sweep_engine(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchEngine& engine, BenchBuffers& buffers,
+                          RunDescription run) {
+  run.engine = engine.name();
+  run.engine_detail = engine.describe();
+  EngineReport report{run, {}, {}};
+  Sweep sweep(o, boot, engine, allreduce_test(), buffers);
+  report.results = sweep.run(report.run);
+  // NCCL settles its transports at the first collective: the description may now say more.
+  report.run.engine_detail = engine.describe();
+  if (boot.rank() == 0) print_footer(std::cout, report.results, o.check);
+  return report;
+}
+
+EngineReport run_sxcoll(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchBuffers& buffers, RunDescription run) {
+  auto context = transport::make_context(boot, o.transport);
+  Communicator comm(boot, *context, o.comm);
+  SxcollEngine engine(comm, o.algorithm, context->describe());
+  if (o.comm.memory == transport::MemoryKind::Cuda) run.data_path = comm.data_path();
+  describe_links(boot, *context, run);
+  EngineReport report = sweep_engine(o, boot, engine, buffers, run);
+  report.rails = gather_rails(boot, *context);
+  if (boot.rank() == 0) {
+    print_line_rate(std::cout, report.results, report.run.line_rate_gbps);
+    print_rails(std::cout, report.rails);
+  }
+  return report;
+}
+
+EngineReport run_nccl(const BenchOptions&, bootstrap::Bootstrap&, BenchBuffers&, RunDescription) {
+  throw UsageError("--engine nccl: not built yet");
+}
+
+int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {
+  if (o.comm.memory == transport::MemoryKind::Cuda) gpu::use_device(boot.launch().local_rank);
+  BenchBuffers buffers(o.max_bytes, o.comm.memory);
+  const RunDescription run = describe_run(o, boot);
+  std::vector<EngineReport> reports;
+  if (o.engine != EngineChoice::Nccl) reports.push_back(run_sxcoll(o, boot, buffers, run));
+  if (o.engine != EngineChoice::Sxcoll) reports.push_back(run_nccl(o, boot, buffers, run));
   if (boot.rank() != 0) return 0;
-  print_footer(std::cout, results, o.check);
-  print_line_rate(std::cout, results, run.line_rate_gbps);
-  print_rails(std::cout, rails);
-  if (!o.json_path.empty()) write_json(o.json_path, run, results, rails);
-  if (!o.csv_path.empty()) write_csv(o.csv_path, run, results);
-  for (const auto& r : results)
-    if (r.out_of_place.wrong + r.in_place.wrong > 0) return 1;
+  if (reports.size() == 2) print_comparison(std::cout, reports[0], reports[1]);
+  if (!o.json_path.empty()) write_json(o.json_path, reports);
+  if (!o.csv_path.empty()) write_csv(o.csv_path, reports);
+  for (const auto& report : reports)
+    for (const auto& r : report.results)
+      if (r.out_of_place.wrong + r.in_place.wrong > 0) return 1;
   return 0;
 }
 

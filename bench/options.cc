@@ -52,6 +52,8 @@ void validate(const BenchOptions& o) {
   if (o.ops.empty()) throw UsageError("-o: no reduction given");
   transport::validate(o.transport);
   validate_options(o.comm);
+  if (o.engine != EngineChoice::Sxcoll && o.comm.memory != transport::MemoryKind::Cuda)
+    throw UsageError("--engine nccl and --engine both need --mem cuda (NCCL reduces GPU buffers)");
   check_output_path(o.json_path, "--json");
   check_output_path(o.csv_path, "--csv");
   if (!o.json_path.empty() && o.json_path == o.csv_path) throw UsageError("--json and --csv name the same file");

@@ -15,6 +15,9 @@ namespace sxcoll::bench {
 
 enum class TimeAggregate { Rank0 = 0, Average = 1, Min = 2, Max = 3 };  // nccl-tests' -a
 
+// Which engines run the sweep: --engine both runs sxcoll's and NCCL's on the same buffers.
+enum class EngineChoice { Sxcoll, Nccl, Both };
+
 struct BenchOptions {
   size_t min_bytes = 8;
   size_t max_bytes = size_t{64} << 20;
@@ -27,6 +30,7 @@ struct BenchOptions {
   std::vector<DataType> types{DataType::Float32};
   std::vector<RedOp> ops{RedOp::Sum};
   Algorithm algorithm = Algorithm::Auto;
+  EngineChoice engine = EngineChoice::Sxcoll;
   transport::TransportOptions transport;
   CommunicatorOptions comm;
   int np = 0;  // --np: local ranks to fork (0: none asked)

@@ -50,6 +50,7 @@ void print_header(std::ostream& out, const RunDescription& run) {
   const BenchOptions& o = *run.options;
   fmt::print(out, "# sxcoll bench: {}\n", run.collective);
   fmt::print(out, "# engine: {}  ({})\n", run.engine, run.engine_detail);
+  fmt::print(out, "# memory: {}{}\n", run.memory, run.data_path.empty() ? "" : "  data path: " + run.data_path);
   for (const auto& link : run.links) fmt::print(out, "# rail: {}\n", link);
   if (run.line_rate_gbps > 0)
     fmt::print(out, "# line rate: {:g} Gb/s per rank over {} rail(s) = {:.2f} GB/s, the bound of ring busbw\n",
@@ -63,7 +64,8 @@ void print_header(std::ostream& out, const RunDescription& run) {
   if (o.check) fmt::print(out, "# check: {}\n", run.check_rule);
   fmt::print(out, "#\n");
   for (size_t r = 0; r < run.hostnames.size(); ++r)
-    fmt::print(out, "#  Rank {:2} Pid {:6} on {:>10}\n", r, r < run.pids.size() ? run.pids[r] : 0, run.hostnames[r]);
+    fmt::print(out, "#  Rank {:2} Pid {:6} on {:>10}{}\n", r, r < run.pids.size() ? run.pids[r] : 0, run.hostnames[r],
+               r < run.devices.size() ? " device " + run.devices[r] : "");
   fmt::print(out, "#\n");
   fmt::print(out, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}           out-of-place                       in-place          \n",
              "", "", "", "", "");
@@ -116,27 +118,42 @@ void print_rails(std::ostream& out, const std::vector<RankRails>& ranks) {
                  rail.bytes_received);
 }
 
-void write_json(const std::string& path, const RunDescription& run, const std::vector<SizeResult>& results,
-                const std::vector<RankRails>& rails) {
+namespace {
+
+double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+// Sizes both engines measured with the same type and op, in a's order.
+template <typename Visit>
+void for_each_pair(const EngineReport& a, const EngineReport& b, Visit visit) {
+  for (const auto& ra : a.results)
+    for (const auto& rb : b.results)
+      if (ra.bytes == rb.bytes && ra.type == rb.type && ra.op == rb.op) visit(ra, rb);
+}
+
+nlohmann::json engine_json(const EngineReport& report) {
+  const RunDescription& run = report.run;
   const BenchOptions& o = *run.options;
   nlohmann::json j;
   j["tool"] = "sxcoll bench";
   j["collective"] = run.collective;
   j["engine"] = run.engine;
   j["engine_detail"] = run.engine_detail;
+  j["memory"] = run.memory;
+  if (!run.data_path.empty()) j["data_path"] = run.data_path;
+  if (!run.devices.empty()) j["devices"] = run.devices;
   j["launcher"] = run.launcher;
   j["ranks"] = run.hostnames.size();
   j["hosts"] = run.hostnames;
   j["iters"] = o.iters;
   j["warmup_iters"] = o.warmup_iters;
   j["check"] = o.check ? nlohmann::json(run.check_rule) : nlohmann::json(nullptr);
-  j["avg_busbw_gbps"] = average_busbw(results);
+  j["avg_busbw_gbps"] = average_busbw(report.results);
   if (run.line_rate_gbps > 0) {
     j["line_rate_gbps"] = run.line_rate_gbps;
     j["links"] = run.links;
   }
   auto& rows = j["results"] = nlohmann::json::array();
-  for (const auto& r : results)
+  for (const auto& r : report.results)
     rows.push_back({{"size_bytes", r.bytes},
                     {"count", r.count},
                     {"type", dtype_name(r.type)},
@@ -145,24 +162,68 @@ void write_json(const std::string& path, const RunDescription& run, const std::v
                     {"out_of_place", placement_json(r.out_of_place, o.check)},
                     {"in_place", placement_json(r.in_place, o.check)}});
   auto& rail_rows = j["rails"] = nlohmann::json::array();
-  for (const auto& rr : rails)
+  for (const auto& rr : report.rails)
     for (const auto& rail : rr.rails)
       rail_rows.push_back({{"rank", rr.rank}, {"rail", rail.rail}, {"bytes_sent", rail.bytes_sent},
                            {"bytes_received", rail.bytes_received}});
+  return j;
+}
+
+}  // namespace
+
+void print_comparison(std::ostream& out, const EngineReport& a, const EngineReport& b) {
+  const std::string& x = a.run.engine;
+  const std::string& y = b.run.engine;
+  fmt::print(out, "# {} against {}, same buffers, same run: busbw (GB/s) and the ratio {}/{}\n", x, y, x, y);
+  fmt::print(out, "# {:>10}  {:>8}  {:>6}  {:>8}  {:>8}  {:>6}  {:>8}  {:>8}  {:>6}\n", "", "", "", "out-of-place", "", "",
+             "in-place", "", "");
+  fmt::print(out, "# {:>10}  {:>8}  {:>6}  {:>8}  {:>8}  {:>6}  {:>8}  {:>8}  {:>6}\n", "size (B)", "type", "redop", x, y,
+             "ratio", x, y, "ratio");
+  for_each_pair(a, b, [&](const SizeResult& ra, const SizeResult& rb) {
+    fmt::print(out, "{:>12}  {:>8}  {:>6}  {:8.2f}  {:8.2f}  {:6.2f}  {:8.2f}  {:8.2f}  {:6.2f}\n", ra.bytes,
+               dtype_name(ra.type), redop_name(ra.op), ra.out_of_place.busbw_gbps, rb.out_of_place.busbw_gbps,
+               ratio(ra.out_of_place.busbw_gbps, rb.out_of_place.busbw_gbps), ra.in_place.busbw_gbps,
+               rb.in_place.busbw_gbps, ratio(ra.in_place.busbw_gbps, rb.in_place.busbw_gbps));
+  });
+  fmt::print(out, "#\n");
+  out.flush();
+}
+
+void write_json(const std::string& path, const std::vector<EngineReport>& reports) {
+  nlohmann::json j;
+  if (reports.size() == 1) {
+    j = engine_json(reports[0]);
+  } else {
+    j["tool"] = "sxcoll bench";
+    auto& engines = j["engines"] = nlohmann::json::array();
+    for (const auto& r : reports) engines.push_back(engine_json(r));
+    auto& rows = j["comparison"] = nlohmann::json::array();
+    const std::string key = reports[0].run.engine + "_over_" + reports[1].run.engine;
+    for_each_pair(reports[0], reports[1], [&](const SizeResult& ra, const SizeResult& rb) {
+      rows.push_back({{"size_bytes", ra.bytes},
+                      {"type", dtype_name(ra.type)},
+                      {"redop", redop_name(ra.op)},
+                      {"out_of_place_" + key, ratio(ra.out_of_place.busbw_gbps, rb.out_of_place.busbw_gbps)},
+                      {"in_place_" + key, ratio(ra.in_place.busbw_gbps, rb.in_place.busbw_gbps)}});
+    });
+  }
   auto out = open_new(path);
   out << j.dump(2) << '\n';
 }
 
-void write_csv(const std::string& path, const RunDescription& run, const std::vector<SizeResult>& results) {
+void write_csv(const std::string& path, const std::vector<EngineReport>& reports) {
   auto out = open_new(path);
   out << "engine,collective,ranks,size_bytes,count,type,redop,algorithm,placement,time_us,algbw_gbps,busbw_gbps,wrong\n";
-  for (const auto& r : results) {
-    for (int ip = 0; ip < 2; ++ip) {
-      const PlacementResult& p = ip ? r.in_place : r.out_of_place;
-      fmt::print(out, "{},{},{},{},{},{},{},{},{},{:.3f},{:.6f},{:.6f},{}\n", run.engine, run.collective,
-                 run.hostnames.size(), r.bytes, r.count, dtype_name(r.type), redop_name(r.op), r.algorithm,
-                 ip ? "in_place" : "out_of_place", p.time_us, p.algbw_gbps, p.busbw_gbps,
-                 run.options->check ? std::to_string(p.wrong) : std::string());
+  for (const auto& report : reports) {
+    const RunDescription& run = report.run;
+    for (const auto& r : report.results) {
+      for (int ip = 0; ip < 2; ++ip) {
+        const PlacementResult& p = ip ? r.in_place : r.out_of_place;
+        fmt::print(out, "{},{},{},{},{},{},{},{},{},{:.3f},{:.6f},{:.6f},{}\n", run.engine, run.collective,
+                   run.hostnames.size(), r.bytes, r.count, dtype_name(r.type), redop_name(r.op), r.algorithm,
+                   ip ? "in_place" : "out_of_place", p.time_us, p.algbw_gbps, p.busbw_gbps,
+                   run.options->check ? std::to_string(p.wrong) : std::string());
+      }
     }
   }
 }

@@ -34,6 +34,9 @@ struct RunDescription {
   std::string collective;  // "allreduce"
   std::string engine;      // "sxcoll"
   std::string engine_detail;
+  std::string memory;                // "host", or "cuda" (the GPUs are in `devices`)
+  std::string data_path;             // sxcoll: "host", "gdr: dmabuf", "gdr: peermem", "gdr: staged"
+  std::vector<std::string> devices;  // GPU buffers: each rank's GPU
   std::string launcher;
   std::vector<std::string> hostnames;  // by rank
   std::vector<int> pids;               // by rank
@@ -59,8 +62,18 @@ struct RankRails {
 };
 void print_rails(std::ostream& out, const std::vector<RankRails>& rails);
 
-void write_json(const std::string& path, const RunDescription& run, const std::vector<SizeResult>& results,
-                const std::vector<RankRails>& rails);
-void write_csv(const std::string& path, const RunDescription& run, const std::vector<SizeResult>& results);
+// One engine's sweep: what it was, what it measured, what crossed each rail.
+struct EngineReport {
+  RunDescription run;
+  std::vector<SizeResult> results;
+  std::vector<RankRails> rails;
+};
+
+// --engine both: busbw of `a` against `b` per size and placement, and the ratio a/b.
+void print_comparison(std::ostream& out, const EngineReport& a, const EngineReport& b);
+
+// One engine: one run object. Two: {"engines": [..], "comparison": [..]}.
+void write_json(const std::string& path, const std::vector<EngineReport>& reports);
+void write_csv(const std::string& path, const std::vector<EngineReport>& reports);
 
 }  // namespace sxcoll::bench

@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "collectives/gpu.h"
 #include "transport/socket.h"
 
 namespace {
@@ -75,6 +76,15 @@ TEST_F(Cli, RecursiveDoublingNeedsAPowerOfTwo) {
 }
 TEST_F(Cli, UnknownTransport) { expect_usage_error("bench --transport carrier-pigeon", "--transport carrier-pigeon"); }
 TEST_F(Cli, BadTimeout) { expect_usage_error("bench --timeout soon", "--timeout 'soon'"); }
+TEST_F(Cli, UnknownMemory) { expect_usage_error("bench --mem gpu", "--mem 'gpu': expected host or cuda"); }
+TEST_F(Cli, UnknownEngine) { expect_usage_error("bench --engine mpi", "--engine 'mpi': expected sxcoll, nccl or both"); }
+TEST_F(Cli, NcclNeedsGpuBuffers) { expect_usage_error("bench --engine both", "need --mem cuda"); }
+TEST_F(Cli, P2pTakesNoGpuBuffers) { expect_usage_error("bench --p2p --mem cuda", "--p2p measures the transport"); }
+TEST_F(Cli, GpuBuffersWithoutAGpu) {
+  // CI has no GPU; where one is present this case has nothing to refuse.
+  if (sxcoll::gpu::probe_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+  expect_usage_error("bench --np 2 --mem cuda", "--mem cuda: ");
+}
 TEST_F(Cli, UnknownFlag) { expect_usage_error("bench --frobnicate", "frobnicate"); }
 TEST_F(Cli, NoSubcommand) { expect_usage_error("", "subcommand"); }
 

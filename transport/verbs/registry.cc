@@ -44,16 +44,21 @@ Registration& MemoryRegistry::register_range(uintptr_t begin, uintptr_t end, Mem
   reg->end = end;
   for (const auto& rail : rails_) {
     // Relaxed ordering is in the optional range of access flags: ignored where unsupported.
-    ibv_mr* mr = ::ibv_reg_mr(rail->pd(), reinterpret_cast<void*>(begin), end - begin,
-                              kAccess | IBV_ACCESS_RELAXED_ORDERING);
+    ibv_mr* mr = kind == MemoryKind::Cuda
+                     ? register_gpu_memory(rail->pd(), begin, end - begin, kAccess | IBV_ACCESS_RELAXED_ORDERING,
+                                           gpu_direct())
+                     : ::ibv_reg_mr(rail->pd(), reinterpret_cast<void*>(begin), end - begin,
+                                    kAccess | IBV_ACCESS_RELAXED_ORDERING);
     if (mr == nullptr) {
       int err = errno;
       for (ibv_mr* done : reg->mrs) ::ibv_dereg_mr(done);
       throw RunError(fmt::format(
-          "rank {}: verbs: ibv_reg_mr of {} bytes at {:#x} on {} failed: {}{}", rank_, end - begin, begin, rail->name(),
-          errno_text(err),
-          kind == MemoryKind::Cuda ? " (GPU memory needs the nvidia_peermem module)"
-                                   : err == ENOMEM ? " (locked-memory limit: ulimit -l unlimited)" : ""));
+          "rank {}: verbs: {} of {} bytes at {:#x} on {} failed: {}{}", rank_,
+          kind != MemoryKind::Cuda                 ? "ibv_reg_mr"
+          : gpu_direct() == GpuDirect::DmaBuf ? "ibv_reg_dmabuf_mr (GPU memory)"
+                                                   : "ibv_reg_mr (GPU memory, nvidia_peermem)",
+          end - begin, begin, rail->name(), errno_text(err),
+          err == ENOMEM && kind != MemoryKind::Cuda ? " (locked-memory limit: ulimit -l unlimited)" : ""));
     }
     reg->mrs.push_back(mr);
   }
@@ -68,6 +73,11 @@ Registration& MemoryRegistry::register_range(uintptr_t begin, uintptr_t end, Mem
   }
   registrations_.push_back(std::move(reg));
   return *registrations_.back();
+}
+
+GpuDirect MemoryRegistry::gpu_direct() {
+  if (!gpu_direct_) gpu_direct_ = detect_gpu_direct();
+  return *gpu_direct_;
 }
 
 std::shared_ptr<MemoryRegion> MemoryRegistry::register_memory(void* base, size_t bytes, MemoryKind kind) {

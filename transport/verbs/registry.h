@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "transport/memory.h"
 #include "transport/verbs/device.h"
+#include "transport/verbs/gpu_direct.h"
 #include "transport/verbs/wire.h"
 
 namespace sxcoll::transport::verbs {
@@ -35,6 +37,9 @@ class MemoryRegistry {
 
   std::shared_ptr<MemoryRegion> register_memory(void* base, size_t bytes, MemoryKind kind);
   size_t registrations() const { return registrations_.size(); }
+  // How GPU memory is registered here, found on first use (the caller's CUDA device
+  // must be current by then).
+  GpuDirect gpu_direct();
 
   // The key table, for the peers: where it is and rail 0's rkey for it.
   uint64_t key_table_addr() const { return reinterpret_cast<uint64_t>(table_.get()); }
@@ -52,6 +57,7 @@ class MemoryRegistry {
   ibv_mr* table_mr_ = nullptr;
   std::vector<std::unique_ptr<Registration>> registrations_;
   std::map<std::pair<uintptr_t, size_t>, std::shared_ptr<MemoryRegion>> cache_;
+  std::optional<GpuDirect> gpu_direct_;
 };
 
 }  // namespace sxcoll::transport::verbs
