@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The GPU check of issue 6, in one go on a machine with CUDA GPUs (2 for the NCCL parts):
+# the CUDA tests, allreduce of GPU buffers for every dtype and op with both algorithms
+# and both engines, sxcoll over TCP against NCCL on its socket transport (the comparison
+# of docs/PERFORMANCE.md), NCCL's default path as the box's ceiling, and the 32 GiB runs.
+#
+# Usage: scripts/gpu-check.sh [STEP...]   steps: facts tests matrix compare ceiling huge
+#                                         (default: all but huge)
+# Environment:
+#   BUILD    build tree with app/sxcoll and tests/cuda/ (default build/; built when absent).
+#            A prebuilt tree may carry its runtime libraries in BUILD/lib.
+#   RESULTS  where logs and JSON go (default gpu-check-results/)
+#   NCCL_HOME  NCCL's folder (lib/libnccl.so.2); found through python3's nvidia.nccl if unset
+#   MAX      largest size of the comparison (default 4G); ITERS, WARMUP (default 5, 2)
+#   NSOCKS   sxcoll's TCP sockets per peer in the comparison (default "1 4": one run each)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+RESULTS=${RESULTS:-gpu-check-results}
+MAX=${MAX:-4G}
+ITERS=${ITERS:-5}
+WARMUP=${WARMUP:-2}
+NSOCKS=${NSOCKS:-1 4}
+steps=("$@")
+[ ${#steps[@]} -eq 0 ] && steps=(facts tests matrix compare ceiling)
+mkdir -p "$RESULTS"
+# NVLink multicast stays off on shared machines (see ../shared/device.md).
+export NCCL_NVLS_ENABLE=0
+
+if [ ! -x "$BUILD/app/sxcoll" ]; then
+  scripts/build.sh || exit 1
+fi
+[ -d "$BUILD/lib" ] && export LD_LIBRARY_PATH="$PWD/$BUILD/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if [ -z "${NCCL_HOME:-}" ]; then
+  NCCL_HOME=$(python3 -c 'import nvidia.nccl as m; print(list(m.__path__)[0])' 2>/dev/null || true)
+  [ -n "$NCCL_HOME" ] && export NCCL_HOME
+fi
+sxcoll="$BUILD/app/sxcoll"
+failed=()
+
+# Runs one named check, its output in RESULTS/NAME.log; a failure is remembered, not fatal.
+check() {
+  local name=$1
+  shift
+  echo "== $name: $*"
+  local start=$SECONDS
+  if "$@" >"$RESULTS/$name.log" 2>&1; then
+    echo "   ok ($((SECONDS - start)) s)"
+  else
+    echo "   FAILED ($((SECONDS - start)) s): last lines of $RESULTS/$name.log:"
+    tail -5 "$RESULTS/$name.log" | sed 's/^/   | /'
+    failed+=("$name")
+  fi
+}
+
+# NCCL's socket transport: its bytes cross the kernel's TCP stack, as sxcoll's do here.
+nccl_socket() { env NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1 NCCL_IB_DISABLE=1 "$@"; }
+
+for step in "${steps[@]}"; do
+  case $step in
+    facts)
+      { nvidia-smi -L; nvidia-smi topo -m; nproc; uname -r; echo "NCCL_HOME=${NCCL_HOME:-}"; } >"$RESULTS/facts.log" 2>&1
+      cat "$RESULTS/facts.log"
+      ;;
+    tests)
+      check device_reduce_test "$BUILD/tests/cuda/device_reduce_test"
+      check gpu_allreduce_test "$BUILD/tests/cuda/gpu_allreduce_test"
+      ;;
+    matrix)
+      for algo in ring tree; do
+        check "sxcoll_${algo}_all_types" "$sxcoll" bench --np 2 --mem cuda --algo "$algo" -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+      done
+      check nccl_all_types "$sxcoll" bench --np 2 --mem cuda --engine nccl -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+      ;;
+    compare)
+      for n in $NSOCKS; do
+        check "compare_nsocks$n" nccl_socket "$sxcoll" bench --np 2 --mem cuda --engine both --nsocks "$n" \
+          -b 1M -e "$MAX" -f 4 -n "$ITERS" -w "$WARMUP" --json "$RESULTS/compare_nsocks$n.json"
+      done
+      ;;
+    ceiling)
+      check nccl_default "$sxcoll" bench --np 2 --mem cuda --engine nccl -b 1M -e "$MAX" -f 4 -n "$ITERS" -w "$WARMUP" \
+        --json "$RESULTS/nccl_default.json"
+      ;;
+    huge)
+      check huge_32g "$sxcoll" bench --np 2 --mem cuda --engine both --nsocks 4 -b 32G -e 32G -n 1 -w 0 \
+        --json "$RESULTS/huge_32g.json"
+      ;;
+    *)
+      echo "unknown step '$step' (facts tests matrix compare ceiling huge)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "all passed"
