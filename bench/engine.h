@@ -2,12 +2,15 @@
 // of them through this; a new engine adds a file, not a branch in the harness.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "collectives/algorithm.h"
 #include "collectives/communicator.h"
 #include "collectives/dtype.h"
+#include "transport/bootstrap/bootstrap.h"
 
 namespace sxcoll::bench {
 
@@ -43,5 +46,10 @@ class SxcollEngine final : public BenchEngine {
   Algorithm algorithm_;
   std::string transport_;
 };
+
+// NCCL on GPU `cuda_device` over `boot`'s ranks (bench/nccl), libnccl loaded now. Throws
+// UsageError where this sxcoll has no CUDA or no NCCL can be loaded. Collective.
+std::unique_ptr<BenchEngine> make_nccl_engine(bootstrap::Bootstrap& boot, int cuda_device,
+                                              std::chrono::milliseconds timeout);
 
 }  // namespace sxcoll::bench

@@ -34,10 +34,13 @@ class Sweep {
         BenchBuffers& buffers)
       : o_(o), boot_(boot), engine_(engine), test_(test), buffers_(buffers) {}
 
-  std::vector<SizeResult> run(const RunDescription& run) {
+  std::vector<SizeResult> run(RunDescription& run) {
     const bool root = boot_.rank() == 0;
-    if (root) print_header(std::cout, run);
+    // Warm-up first: NCCL connects at its first collectives, and the header names the
+    // transports it chose.
     warm_up();
+    run.engine_detail = engine_.describe();
+    if (root) print_header(std::cout, run);
     std::vector<SizeResult> results;
     const bool show_algorithm = o_.algorithm == Algorithm::Auto;
     for (DataType type : o_.types) {
@@ -183,8 +186,11 @@ EngineReport sweep_engine(const BenchOptions& o, bootstrap::Bootstrap& boot, Ben
   EngineReport report{run, {}, {}};
   Sweep sweep(o, boot, engine, allreduce_test(), buffers);
   report.results = sweep.run(report.run);
-  // NCCL settles its transports at the first collective: the description may now say more.
-  report.run.engine_detail = engine.describe();
+  // NCCL may have connected more transports for other sizes since the header.
+  if (std::string now = engine.describe(); now != report.run.engine_detail) {
+    report.run.engine_detail = now;
+    if (boot.rank() == 0) fmt::print("# engine after the sweep: {}\n", now);
+  }
   if (boot.rank() == 0) print_footer(std::cout, report.results, o.check);
   return report;
 }
@@ -204,8 +210,9 @@ EngineReport run_sxcoll(const BenchOptions& o, bootstrap::Bootstrap& boot, Bench
   return report;
 }
 
-EngineReport run_nccl(const BenchOptions&, bootstrap::Bootstrap&, BenchBuffers&, RunDescription) {
-  throw UsageError("--engine nccl: not built yet");
+EngineReport run_nccl(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchBuffers& buffers, RunDescription run) {
+  auto engine = make_nccl_engine(boot, boot.launch().local_rank, o.comm.timeout);
+  return sweep_engine(o, boot, *engine, buffers, run);
 }
 
 int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {

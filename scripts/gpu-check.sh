@@ -65,6 +65,7 @@ for step in "${steps[@]}"; do
     tests)
       check device_reduce_test "$BUILD/tests/cuda/device_reduce_test"
       check gpu_allreduce_test "$BUILD/tests/cuda/gpu_allreduce_test"
+      check nccl_engine_test "$BUILD/tests/nccl/nccl_engine_test"
       ;;
     matrix)
       for algo in ring tree; do
