@@ -1,5 +1,6 @@
-// Internal to reduce.cc and reduce_avx2.cc: the element operations and the one loop
-// every reduction kernel is made of. Not part of the collectives' interface.
+// Internal to reduce.cc and reduce_avx2.cc: the element operations (element_ops.h, shared
+// with the GPU) and the one loop every host reduction kernel is made of. Not part of the
+// collectives' interface.
 //
 // The loop is always_inline so that each instruction-set variant inlines it into its
 // own kernel and vectorizes it for that target, while the out-of-line copies of these
@@ -10,61 +11,15 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "collectives/element_ops.h"
 #include "collectives/half.h"
 
 namespace sxcoll::reduce_detail {
 
-// Integer arithmetic is done in the unsigned type: wrapping modulo 2^bits is then
-// defined behaviour, and the result is what NCCL's kernels compute.
-template <class T>
-using Wrapping = std::make_unsigned_t<T>;
-
-struct SumOp {
-  template <class T>
-  static T apply(T a, T b) {
-    if constexpr (std::is_integral_v<T>) {
-      return static_cast<T>(static_cast<Wrapping<T>>(a) + static_cast<Wrapping<T>>(b));
-    } else {
-      return a + b;
-    }
-  }
-};
-
-struct ProdOp {
-  template <class T>
-  static T apply(T a, T b) {
-    if constexpr (std::is_integral_v<T>) {
-      return static_cast<T>(static_cast<Wrapping<T>>(a) * static_cast<Wrapping<T>>(b));
-    } else {
-      return a * b;
-    }
-  }
-};
-
-// Floating min/max follow CUDA's fminf/fmaxf, which NCCL's kernels call: a NaN operand,
-// quiet or signalling, is ignored unless both are NaN (IEEE 754-2019 minimumNumber).
-// Written as compare-and-select so that it vectorizes.
-struct MinOp {
-  template <class T>
-  static T apply(T a, T b) {
-    if constexpr (std::is_integral_v<T>) {
-      return b < a ? b : a;
-    } else {
-      return (a < b || std::isnan(b)) ? a : b;
-    }
-  }
-};
-
-struct MaxOp {
-  template <class T>
-  static T apply(T a, T b) {
-    if constexpr (std::is_integral_v<T>) {
-      return a < b ? b : a;
-    } else {
-      return (a > b || std::isnan(b)) ? a : b;
-    }
-  }
-};
+using element_ops::MaxOp;
+using element_ops::MinOp;
+using element_ops::ProdOp;
+using element_ops::SumOp;
 
 // Half and bfloat16 are computed in float and rounded once per operation. Float has
 // 24 significant bits >= 2*11+2, so rounding the float result again to half (11 bits)

@@ -1,5 +1,6 @@
-// Internal to reduce_kernels.cu: the element operations of the device reductions.
-// They mirror collectives/reduce_ops.h, so that device results equal reduce()'s.
+// Internal to reduce_kernels.cu: the device side of the reductions. The element
+// operations are collectives/element_ops.h, the host's own, so that device results equal
+// reduce()'s; here are the 16-bit conversions and the division of avg.
 #pragma once
 
 #include <cstdint>
@@ -8,70 +9,16 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "collectives/element_ops.h"
 #include "collectives/half.h"
 
 namespace sxcoll::cuda_detail {
 
-template <class T>
-using Wrapping = std::make_unsigned_t<T>;
-
-// Integer sum and product in the unsigned type: wrapping is defined, as on the host.
-struct SumOp {
-  template <class T>
-  __device__ __forceinline__ static T apply(T a, T b) {
-    if constexpr (std::is_integral_v<T>) {
-      return static_cast<T>(static_cast<Wrapping<T>>(a) + static_cast<Wrapping<T>>(b));
-    } else {
-      return a + b;
-    }
-  }
-};
-
-struct ProdOp {
-  template <class T>
-  __device__ __forceinline__ static T apply(T a, T b) {
-    if constexpr (std::is_integral_v<T>) {
-      return static_cast<T>(static_cast<Wrapping<T>>(a) * static_cast<Wrapping<T>>(b));
-    } else {
-      return a * b;
-    }
-  }
-};
-
-// Compare-and-select as in reduce_ops.h (not fminf): a NaN operand is ignored unless both
-// are NaN, and then b comes back with its bits, as on the host.
-struct MinOp {
-  template <class T>
-  __device__ __forceinline__ static bool pick_a(T a, T b) {
-    if constexpr (std::is_integral_v<T>) {
-      return !(b < a);
-    } else {
-      return a < b || isnan(b);
-    }
-  }
-  template <class T>
-  __device__ __forceinline__ static T apply(T a, T b) {
-    return pick_a(a, b) ? a : b;
-  }
-};
-
-struct MaxOp {
-  template <class T>
-  __device__ __forceinline__ static bool pick_a(T a, T b) {
-    if constexpr (std::is_integral_v<T>) {
-      return !(a < b);
-    } else {
-      return a > b || isnan(b);
-    }
-  }
-  template <class T>
-  __device__ __forceinline__ static T apply(T a, T b) {
-    return pick_a(a, b) ? a : b;
-  }
-};
-
-template <class Op>
-inline constexpr bool kSelects = std::is_same_v<Op, MinOp> || std::is_same_v<Op, MaxOp>;
+using element_ops::kSelects;
+using element_ops::MaxOp;
+using element_ops::MinOp;
+using element_ops::ProdOp;
+using element_ops::SumOp;
 
 // Storage <-> float through the hardware conversions of cuda_fp16.h / cuda_bf16.h
 // (exact widening, round-to-nearest-even narrowing, subnormals kept).
