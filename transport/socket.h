@@ -60,6 +60,7 @@ void send_all(int fd, const void* data, size_t len, const Deadline& deadline, st
 void recv_all(int fd, void* data, size_t len, const Deadline& deadline, std::string_view what);
 
 void set_nonblocking(int fd);
+void set_blocking(int fd);
 void set_nodelay(int fd);
 
 }  // namespace sxcoll::net

@@ -33,9 +33,10 @@ int current_device() {
 // Step work on one non-blocking stream; each mark records an event from a pool.
 class CudaStepQueue final : public StepQueue {
  public:
-  CudaStepQueue() {
-    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
-  }
+  // A blocking stream: it runs after work on the legacy default stream, where a plain
+  // cudaMemcpy from pageable memory may still be landing when the call returns, so a
+  // caller's buffers are complete before the first step reads them.
+  CudaStepQueue() { check(cudaStreamCreateWithFlags(&stream_, cudaStreamDefault), "cudaStreamCreateWithFlags"); }
   ~CudaStepQueue() override {
     // Nothing may still read or write buffers that are about to be freed.
     cudaStreamSynchronize(stream_);
@@ -149,7 +150,11 @@ Memory alloc_host_mapped(size_t bytes) {
   return Memory(static_cast<char*>(p), free_host);
 }
 
-void copy(void* dst, const void* src, size_t bytes) { check(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault), "cudaMemcpy"); }
+void copy(void* dst, const void* src, size_t bytes) {
+  check(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault), "cudaMemcpy");
+  // From pageable memory cudaMemcpy may return before the DMA has landed: wait for it.
+  check(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize");
+}
 
 std::unique_ptr<StepQueue> make_queue() { return std::make_unique<CudaStepQueue>(); }
 

@@ -1,7 +1,5 @@
 #include "transport/tcp/context.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <functional>
 
@@ -18,12 +16,12 @@ uint64_t token_hash(const bootstrap::Bootstrap& b) { return std::hash<std::strin
 }  // namespace
 
 Context::Context(bootstrap::Bootstrap& bootstrap, const Options& options)
-    : bootstrap_(bootstrap), options_(options), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
-  if (!epoll_.valid()) throw RunError(fmt::format("rank {}: tcp: epoll_create: {}", rank(), errno_text(errno)));
+    : bootstrap_(bootstrap), options_(options) {
   listener_ = net::listen_tcp(bootstrap_.reachable_host(), 0);
 }
 
-Context::~Context() = default;
+// The pairs' threads post events and look regions up here: they go first.
+Context::~Context() { pairs_.clear(); }
 
 std::string Context::describe() const {
   return fmt::format("tcp, {} socket{} per peer", options_.sockets_per_peer, options_.sockets_per_peer > 1 ? "s" : "");
@@ -71,19 +69,7 @@ void Context::connect(const std::vector<int>& peers) {
     }
     fresh[peer][hello.stream] = std::move(fd);
   }
-  for (auto& [peer, fds] : fresh) {
-    auto pair = std::make_unique<Pair>(*this, peer, std::move(fds));
-    for (size_t s = 0; s < pair->stream_count(); ++s) {
-      tags_.push_back(std::make_unique<StreamTag>(StreamTag{pair.get(), s}));
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.ptr = tags_.back().get();
-      if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, pair->stream_fd(s), &ev) != 0)
-        throw RunError(fmt::format("rank {}: tcp: epoll_ctl: {}", rank(), errno_text(errno)));
-      pair->set_epoll_tag(s, tags_.back().get());
-    }
-    pairs_[peer] = std::move(pair);
-  }
+  for (auto& [peer, fds] : fresh) pairs_[peer] = std::make_unique<Pair>(*this, peer, std::move(fds));
 }
 
 transport::Pair& Context::pair(int peer) {
@@ -96,6 +82,7 @@ std::shared_ptr<MemoryRegion> Context::register_memory(void* base, size_t bytes,
   if (kind != MemoryKind::Host)
     throw UsageError("tcp: device memory must be staged through host buffers by the caller");
   auto key = std::make_pair(reinterpret_cast<uintptr_t>(base), bytes);
+  std::lock_guard lock(regions_mutex_);
   if (auto it = region_cache_.find(key); it != region_cache_.end()) return it->second;
   auto region = std::make_shared<MemoryRegion>();
   region->base = base;
@@ -109,27 +96,42 @@ std::shared_ptr<MemoryRegion> Context::register_memory(void* base, size_t bytes,
   return region;
 }
 
-const MemoryRegion* Context::region(uint32_t id) const {
+char* Context::destination(uint32_t id, uint64_t offset, uint64_t length) const {
+  std::lock_guard lock(regions_mutex_);
   if (id == 0 || id > regions_.size()) return nullptr;
-  return regions_[id - 1].get();
+  const MemoryRegion& region = *regions_[id - 1];
+  if (offset > region.bytes || length > region.bytes - offset) return nullptr;
+  return static_cast<char*>(region.base) + offset;
 }
 
-void Context::want_writable(int fd, void* tag, bool on) {
-  epoll_event ev{};
-  ev.events = EPOLLIN | (on ? EPOLLOUT : 0u);
-  ev.data.ptr = tag;
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+std::vector<RailCounters> Context::counters() const {
+  return {RailCounters{"tcp", bytes_sent_.load(std::memory_order_relaxed), bytes_received_.load(std::memory_order_relaxed)}};
+}
+
+void Context::post_event(Event event) {
+  {
+    std::lock_guard lock(events_mutex_);
+    events_.push_back(std::move(event));
+    event_count_.store(events_.size(), std::memory_order_release);
+  }
+  events_ready_.notify_one();
 }
 
 void Context::progress(std::vector<Completion>& out, int timeout_ms) {
-  if (!completed_.empty()) timeout_ms = 0;
-  epoll_event events[64];
-  int n = ::epoll_wait(epoll_.get(), events, 64, timeout_ms);
-  if (n < 0 && errno != EINTR) throw RunError(fmt::format("rank {}: tcp: epoll_wait: {}", rank(), errno_text(errno)));
-  for (int i = 0; i < n; ++i) {
-    auto* tag = static_cast<StreamTag*>(events[i].data.ptr);
-    if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) tag->pair->on_readable(tag->stream);
-    if (events[i].events & EPOLLOUT) tag->pair->on_writable(tag->stream);
+  batch_.clear();
+  if (event_count_.load(std::memory_order_acquire) > 0 || (timeout_ms > 0 && completed_.empty())) {
+    std::unique_lock lock(events_mutex_);
+    if (events_.empty() && completed_.empty() && timeout_ms > 0)
+      events_ready_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return !events_.empty(); });
+    batch_.swap(events_);
+    event_count_.store(0, std::memory_order_release);
+  }
+  for (const Event& e : batch_) {
+    switch (e.kind) {
+      case Event::Kind::Sent: e.pair->stripe_sent(e.header); break;
+      case Event::Kind::Arrived: e.pair->stripe_arrived(e.header); break;
+      case Event::Kind::Failed: throw PeerError(e.pair->peer(), e.cause);
+    }
   }
   out.insert(out.end(), completed_.begin(), completed_.end());
   completed_.clear();

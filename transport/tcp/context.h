@@ -1,10 +1,12 @@
 // The TCP backend: sockets between ranks, any Ethernet, and the test fabric on one host.
 #pragma once
 
-#include <sys/epoll.h>
-
+#include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "transport/bootstrap/bootstrap.h"
@@ -12,12 +14,6 @@
 #include "transport/transport.h"
 
 namespace sxcoll::transport::tcp {
-
-// epoll hands back this tag for each socket: which pair, which stream.
-struct StreamTag {
-  Pair* pair;
-  size_t stream;
-};
 
 struct Options {
   int sockets_per_peer = 1;           // --nsocks: NCCL_NSOCKS_PERTHREAD's analogue
@@ -36,26 +32,45 @@ class Context final : public transport::Context {
   transport::Pair& pair(int peer) override;
   std::shared_ptr<MemoryRegion> register_memory(void* base, size_t bytes, MemoryKind kind) override;
   void progress(std::vector<Completion>& out, int timeout_ms) override;
-  std::vector<RailCounters> counters() const override { return {counters_}; }
+  std::vector<RailCounters> counters() const override;
 
-  // For the pairs.
+  // What the pairs' I/O threads hand over: a stripe through, or a broken stream.
+  struct Event {
+    enum class Kind : uint8_t { Sent, Arrived, Failed };
+    Kind kind;
+    Pair* pair;
+    StripeHeader header;
+    std::string cause;  // Failed
+  };
+  // For the pairs. post_event, destination and the counters are safe from any thread.
   const Options& options() const { return options_; }
-  const MemoryRegion* region(uint32_t id) const;
+  void post_event(Event event);
+  // Where `length` bytes at `offset` of our region `id` are; null when outside it.
+  char* destination(uint32_t id, uint64_t offset, uint64_t length) const;
+  void count_sent(uint64_t bytes) { bytes_sent_.fetch_add(bytes, std::memory_order_relaxed); }
+  void count_received(uint64_t bytes) { bytes_received_.fetch_add(bytes, std::memory_order_relaxed); }
   void complete(const Completion& c) { completed_.push_back(c); }
-  void want_writable(int fd, void* tag, bool on);
-  RailCounters& rail() { return counters_; }
 
  private:
   bootstrap::Bootstrap& bootstrap_;
   Options options_;
   net::Fd listener_;
-  net::Fd epoll_;
-  std::map<int, std::unique_ptr<Pair>> pairs_;
-  std::vector<std::unique_ptr<StreamTag>> tags_;
+
+  mutable std::mutex regions_mutex_;  // the receivers look regions up
   std::vector<std::shared_ptr<MemoryRegion>> regions_;  // index = id - 1
   std::map<std::pair<uintptr_t, size_t>, std::shared_ptr<MemoryRegion>> region_cache_;
+
+  std::mutex events_mutex_;
+  std::condition_variable events_ready_;
+  std::vector<Event> events_;
+  std::atomic<size_t> event_count_{0};  // lets an idle poll skip the lock
+  std::vector<Event> batch_;
+
+  std::atomic<uint64_t> bytes_sent_{0};
+  std::atomic<uint64_t> bytes_received_{0};
   std::vector<Completion> completed_;
-  RailCounters counters_{"tcp"};
+  // Last: the pairs' threads use everything above until the pairs are gone.
+  std::map<int, std::unique_ptr<Pair>> pairs_;
 };
 
 }  // namespace sxcoll::transport::tcp

@@ -12,17 +12,89 @@
 
 namespace sxcoll::transport::tcp {
 
+namespace {
+
+// Stripes up to this size are sent by the caller's thread when the stream is idle.
+constexpr size_t kInlineBytes = 64 << 10;
+
+// Sends all of iov (blocking); false with errno on failure.
+bool send_all(int fd, iovec* iov, int n) {
+  while (n > 0) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n);
+    ssize_t rc = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    auto left = static_cast<size_t>(rc);
+    while (n > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --n;
+    }
+    if (n > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return true;
+}
+
+// Receives exactly `len` bytes (blocking). 0 when the peer closed first, -1 with errno on
+// failure, 1 when done.
+int recv_all(int fd, char* p, size_t len) {
+  while (len > 0) {
+    ssize_t rc = ::recv(fd, p, len, 0);
+    if (rc == 0) return 0;
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += rc;
+    len -= static_cast<size_t>(rc);
+  }
+  return 1;
+}
+
+}  // namespace
+
 Pair::Pair(Context& context, int peer, std::vector<net::Fd> fds) : context_(context), peer_(peer) {
-  streams_.resize(fds.size());
-  for (size_t i = 0; i < fds.size(); ++i) {
-    net::set_nonblocking(fds[i].get());
-    streams_[i].fd = std::move(fds[i]);
+  for (auto& fd : fds) {
+    net::set_blocking(fd.get());
+    auto stream = std::make_unique<Stream>();
+    stream->fd = std::move(fd);
+    streams_.push_back(std::move(stream));
+  }
+  for (size_t s = 0; s < streams_.size(); ++s) {
+    streams_[s]->sender = std::thread([this, s] { send_loop(s); });
+    streams_[s]->receiver = std::thread([this, s] { receive_loop(s); });
   }
 }
 
-void Pair::fail(size_t stream, const std::string& cause) {
-  throw PeerError(peer_, fmt::format("rank {}: tcp: connection with rank {} (socket {} of {}): {}", context_.rank(),
-                                     peer_, stream, streams_.size(), cause));
+Pair::~Pair() {
+  shutting_down_ = true;
+  for (auto& st : streams_) {
+    {
+      std::lock_guard lock(st->mutex);
+      st->closing = true;
+    }
+    st->wake.notify_one();
+    // Wakes a thread blocked in send() or recv() on it.
+    ::shutdown(st->fd.get(), SHUT_RDWR);
+  }
+  for (auto& st : streams_) {
+    st->sender.join();
+    st->receiver.join();
+  }
+}
+
+void Pair::report_failure(size_t s, const std::string& cause) {
+  if (shutting_down_) return;
+  context_.post_event(Context::Event{Context::Event::Kind::Failed, this, {},
+                                     fmt::format("rank {}: tcp: connection with rank {} (socket {} of {}): {}",
+                                                 context_.rank(), peer_, s, streams_.size(), cause)});
 }
 
 void Pair::write(const MemoryRegion& src, size_t src_offset, size_t len, const RemoteRegion& dst, size_t dst_offset,
@@ -51,46 +123,82 @@ void Pair::post(const char* payload, size_t len, const RemoteRegion& dst, size_t
     size_t end = stripe ? (i + 1 == nstripes ? len : (len * (i + 1) / nstripes) & ~size_t{4095}) : len;
     size_t s = stripe ? i : (next_stream_++ % nstreams);
     StripeHeader h{kStripeMagic, imm, dst.id, nstripes, id, dst_offset + begin, end - begin};
-    Stream& st = streams_[s];
-    st.sendq.push_back(SendStripe{h, payload ? payload + begin : nullptr});
-    if (st.sendq.size() == 1) flush(s);
+    Stream& st = *streams_[s];
+    const char* bytes = payload ? payload + begin : nullptr;
+    {
+      std::lock_guard lock(st.mutex);
+      // A small stripe on an idle stream goes out at once from this thread: a hand-over
+      // to the sender thread would cost a wake-up, the larger part of a small message's
+      // latency. The lock keeps the stream's order (the sender waits on it).
+      if (st.sendq.empty() && h.length <= kInlineBytes) {
+        iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(bytes), h.length}};
+        if (!send_all(st.fd.get(), iov, h.length > 0 ? 2 : 1))
+          throw PeerError(peer_, fmt::format("rank {}: tcp: connection with rank {} (socket {} of {}): send failed: {}",
+                                             context_.rank(), peer_, s, nstreams, errno_text(errno)));
+        context_.count_sent(sizeof h + h.length);
+        stripe_sent(h);
+        continue;
+      }
+      st.sendq.emplace_back(h, bytes);
+    }
+    st.wake.notify_one();
   }
 }
 
-void Pair::flush(size_t s) {
-  Stream& st = streams_[s];
-  while (!st.sendq.empty()) {
-    SendStripe& op = st.sendq.front();
-    const size_t total = sizeof(StripeHeader) + op.header.length;
-    iovec iov[2];
-    int n = 0;
-    if (op.sent < sizeof(StripeHeader)) {
-      iov[n++] = {reinterpret_cast<char*>(&op.header) + op.sent, sizeof(StripeHeader) - op.sent};
-      if (op.header.length > 0) iov[n++] = {const_cast<char*>(op.payload), op.header.length};
-    } else {
-      size_t done = op.sent - sizeof(StripeHeader);
-      iov[n++] = {const_cast<char*>(op.payload) + done, op.header.length - done};
+void Pair::send_loop(size_t s) {
+  Stream& st = *streams_[s];
+  for (;;) {
+    std::pair<StripeHeader, const char*> op;
+    {
+      std::unique_lock lock(st.mutex);
+      st.wake.wait(lock, [&] { return st.closing || !st.sendq.empty(); });
+      if (st.closing) return;
+      op = st.sendq.front();
     }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(n);
-    ssize_t rc = ::sendmsg(st.fd.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (rc < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      fail(s, fmt::format("send failed: {}", errno_text(errno)));
+    iovec iov[2] = {{&op.first, sizeof(StripeHeader)}, {const_cast<char*>(op.second), op.first.length}};
+    if (!send_all(st.fd.get(), iov, op.first.length > 0 ? 2 : 1)) {
+      report_failure(s, fmt::format("send failed: {}", errno_text(errno)));
+      return;
     }
-    op.sent += static_cast<size_t>(rc);
-    context_.rail().bytes_sent += static_cast<uint64_t>(rc);
-    if (op.sent < total) break;  // the socket is full; epoll tells us when to go on
-    StripeHeader done = op.header;
-    st.sendq.pop_front();
-    stripe_sent(done);
+    context_.count_sent(sizeof(StripeHeader) + op.first.length);
+    {
+      std::lock_guard lock(st.mutex);
+      st.sendq.pop_front();
+    }
+    context_.post_event(Context::Event{Context::Event::Kind::Sent, this, op.first, {}});
   }
-  bool want = !st.sendq.empty();
-  if (want != st.waiting_for_out) {
-    st.waiting_for_out = want;
-    context_.want_writable(st.fd.get(), st.epoll_tag, want);
+}
+
+void Pair::receive_loop(size_t s) {
+  Stream& st = *streams_[s];
+  for (;;) {
+    StripeHeader h{};
+    int rc = recv_all(st.fd.get(), reinterpret_cast<char*>(&h), sizeof h);
+    if (rc <= 0) {
+      report_failure(s, rc == 0 ? std::string("closed by the peer (its process exited or crashed)")
+                                : fmt::format("receive failed: {}", errno_text(errno)));
+      return;
+    }
+    if (h.magic != kStripeMagic) {
+      report_failure(s, "stream out of sync (bad stripe header)");
+      return;
+    }
+    if (h.length > 0) {
+      char* dest = context_.destination(h.region_id, h.offset, h.length);
+      if (dest == nullptr) {
+        report_failure(s, fmt::format("peer wrote {} bytes at offset {} of region {}, outside any registered region",
+                                      h.length, h.offset, h.region_id));
+        return;
+      }
+      rc = recv_all(st.fd.get(), dest, h.length);
+      if (rc <= 0) {
+        report_failure(s, rc == 0 ? std::string("closed by the peer (its process exited or crashed)")
+                                  : fmt::format("receive failed: {}", errno_text(errno)));
+        return;
+      }
+    }
+    context_.count_received(sizeof(StripeHeader) + h.length);
+    context_.post_event(Context::Event{Context::Event::Kind::Arrived, this, h, {}});
   }
 }
 
@@ -111,49 +219,6 @@ void Pair::stripe_arrived(const StripeHeader& h) {
     partial_arrivals_.erase(it);
   }
   context_.complete(Completion{Completion::Type::Arrived, peer_, h.imm, static_cast<size_t>(bytes), 0});
-}
-
-void Pair::on_writable(size_t s) { flush(s); }
-
-void Pair::on_readable(size_t s) {
-  Stream& st = streams_[s];
-  for (;;) {
-    ssize_t rc;
-    if (st.rheader_got < sizeof(StripeHeader)) {
-      rc = ::recv(st.fd.get(), reinterpret_cast<char*>(&st.rheader) + st.rheader_got,
-                  sizeof(StripeHeader) - st.rheader_got, MSG_DONTWAIT);
-    } else {
-      rc = ::recv(st.fd.get(), st.rdest + st.rgot, st.rheader.length - st.rgot, MSG_DONTWAIT);
-    }
-    if (rc == 0) fail(s, "closed by the peer (its process exited or crashed)");
-    if (rc < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      fail(s, fmt::format("receive failed: {}", errno_text(errno)));
-    }
-    context_.rail().bytes_received += static_cast<uint64_t>(rc);
-    if (st.rheader_got < sizeof(StripeHeader)) {
-      st.rheader_got += static_cast<size_t>(rc);
-      if (st.rheader_got < sizeof(StripeHeader)) continue;
-      const StripeHeader& h = st.rheader;
-      if (h.magic != kStripeMagic) fail(s, "stream out of sync (bad stripe header)");
-      st.rgot = 0;
-      if (h.length > 0) {
-        const MemoryRegion* region = context_.region(h.region_id);
-        if (region == nullptr || h.offset > region->bytes || h.length > region->bytes - h.offset)
-          fail(s, fmt::format("peer wrote {} bytes at offset {} of region {}, outside any registered region",
-                              h.length, h.offset, h.region_id));
-        st.rdest = static_cast<char*>(region->base) + h.offset;
-      }
-    } else {
-      st.rgot += static_cast<size_t>(rc);
-    }
-    if (st.rgot == st.rheader.length) {
-      stripe_arrived(st.rheader);
-      st.rheader_got = 0;
-      st.rgot = 0;
-    }
-  }
 }
 
 }  // namespace sxcoll::transport::tcp
