@@ -5,6 +5,7 @@
 
 #include "app/bench_command.h"
 #include "app/sft_command.h"
+#include "app/tune_command.h"
 #include "transport/error.h"
 
 int main(int argc, char** argv) {
@@ -15,10 +16,13 @@ int main(int argc, char** argv) {
   sxcoll::app::add_bench_command(app, bench);
   sxcoll::app::SftCommand sft;
   sxcoll::app::add_sft_command(app, sft);
+  sxcoll::app::TuneCommand tune;
+  sxcoll::app::add_tune_command(app, tune);
   try {
     app.parse(argc, argv);
     if (bench.command->parsed()) return bench.run();
     if (sft.command->parsed()) return sft.run();
+    if (tune.command->parsed()) return tune.run();
   } catch (const CLI::CallForHelp&) {
     std::cout << app.help();
     return 0;

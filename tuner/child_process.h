@@ -1,0 +1,40 @@
+// One trial's processes: a child (sxcoll bench, or the launcher in front of it) in a process
+// group of its own, stdout and stderr to files, waited for with a deadline. At the deadline,
+// or when the tuner is stopped, the group gets SIGTERM and, after a grace period, SIGKILL.
+// If the tuner itself dies, the child gets SIGTERM from the kernel (PR_SET_PDEATHSIG).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sxcoll::tune {
+
+struct ChildSpec {
+  std::vector<std::string> argv;
+  std::vector<std::pair<std::string, std::string>> set_env;  // added to (or replacing in) ours
+  std::vector<std::string> unset_env;                        // removed from ours
+  std::string stdout_path, stderr_path;                      // created fresh
+};
+
+struct ChildOutcome {
+  int exit_code = -1;  // -1 when a signal ended it
+  int signal = 0;
+  bool timed_out = false;  // killed at the deadline
+  bool stopped = false;    // killed because `stop` turned true
+  double seconds = 0;
+};
+
+// Throws RunError when the child cannot be started (the files cannot be created, fork fails).
+ChildOutcome run_child(const ChildSpec& spec, std::chrono::milliseconds timeout, const std::function<bool()>& stop,
+                       std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+// The last non-empty line of a file ("" when none), for error messages.
+std::string last_line(const std::string& path);
+
+// "NAME=value ... argv", quoted where needed, as one could paste it into a shell.
+std::string shell_line(const ChildSpec& spec);
+
+}  // namespace sxcoll::tune
