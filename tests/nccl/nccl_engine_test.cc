@@ -165,9 +165,11 @@ TEST(NcclEngine, ACallThatNeverFinishesIsAbortedAtTheDeadline) {
   const int code = run_ranks([](bootstrap::Bootstrap& boot, NcclLibrary& nccl) {
     const auto timeout = std::chrono::seconds(3);
     const size_t count = 1 << 20;
-    DeviceBuffer buf(count * sizeof(float));
     try {
       NcclEngine engine(boot, boot.rank(), nccl, timeout);
+      // After the engine, which makes this rank's GPU current: memory of another GPU would
+      // be an illegal address for this one's kernels.
+      DeviceBuffer buf(count * sizeof(float));
       // One call together, so that NCCL has connected (it connects lazily, inside the call).
       engine.allreduce(buf.ptr, buf.ptr, count, DataType::Float32, RedOp::Sum);
       engine.wait();

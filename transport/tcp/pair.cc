@@ -14,7 +14,7 @@ namespace sxcoll::transport::tcp {
 
 namespace {
 
-// Stripes up to this size are sent by the caller's thread when the stream is idle.
+// Writes up to this size are sent by the caller's thread when their stream is idle.
 constexpr size_t kInlineBytes = 64 << 10;
 
 // Sends all of iov (blocking); false with errno on failure.
@@ -127,10 +127,11 @@ void Pair::post(const char* payload, size_t len, const RemoteRegion& dst, size_t
     const char* bytes = payload ? payload + begin : nullptr;
     {
       std::lock_guard lock(st.mutex);
-      // A small stripe on an idle stream goes out at once from this thread: a hand-over
+      // A small write on an idle stream goes out at once from this thread: a hand-over
       // to the sender thread would cost a wake-up, the larger part of a small message's
-      // latency. The lock keeps the stream's order (the sender waits on it).
-      if (st.sendq.empty() && h.length <= kInlineBytes) {
+      // latency. Stripes of a large write never do: they are what the threads are for.
+      // The lock keeps the stream's order (the sender waits on it).
+      if (st.sendq.empty() && len <= kInlineBytes) {
         iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(bytes), h.length}};
         if (!send_all(st.fd.get(), iov, h.length > 0 ? 2 : 1))
           throw PeerError(peer_, fmt::format("rank {}: tcp: connection with rank {} (socket {} of {}): send failed: {}",
