@@ -49,6 +49,9 @@ void add_tune_command(CLI::App& app, TuneCommand& t) {
   cmd->add_option("--transport", t.transport,
                   "sxcoll: tcp or verbs (default tcp); nccl: auto, socket or ib "
                   "(default auto: ib where an RDMA port is active)");
+  cmd->add_option("--mem", t.memory,
+                  "Where each trial's buffers are: host or cuda (bench's --mem; default host for sxcoll, "
+                  "NCCL always cuda)");
   cmd->add_option("--np", t.np, "Fork this many local ranks per trial");
   cmd->add_option("--launch", t.launch,
                   "Launcher prefix put in front of each trial, split on whitespace "
@@ -90,6 +93,7 @@ int TuneCommand::run() {
     throw UsageError(fmt::format("--engine '{}': expected nccl or sxcoll", engine));
   o.engine = engine == "nccl" ? tune::Engine::Nccl : tune::Engine::Sxcoll;
   o.transport = transport;
+  o.memory = memory;
   o.np = np;
   if (command->get_option("--np")->count() > 0 && np < 2)
     throw UsageError(fmt::format("--np {}: expected 2..1024 ranks (busbw needs a peer)", np));

@@ -12,7 +12,7 @@ struct TuneCommand {
   int run();
 
   // Raw flag values; turned into tune::TuneOptions by run().
-  std::string engine = "nccl", transport, launch, sizes, workload, budget = "20m", trial_timeout = "5m";
+  std::string engine = "nccl", transport, memory, launch, sizes, workload, budget = "20m", trial_timeout = "5m";
   std::string min_gain = "2%", dtype = "float", out;
   std::vector<std::string> knobs;
   int np = 0, repeats = 3, iters = 20, warmup = 5, check = 0;

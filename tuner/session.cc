@@ -116,6 +116,7 @@ nlohmann::json TrialSession::config(const Settings& settings, size_t min_bytes, 
   for (const auto& [k, v] : plan_.fixed_env) env[k] = v;
   return {{"engine", engine_name(plan_.engine)},
           {"transport", plan_.transport},
+          {"memory", plan_.memory},
           {"settings", settings},
           {"sizes", sizes},
           {"ranks", plan_.np},

@@ -40,12 +40,16 @@ ChildSpec trial_spec(const TrialPlan& plan, const Settings& settings, size_t min
   if (plan.engine == Engine::Sxcoll) {
     bench.push_back("--transport");
     bench.push_back(plan.transport);
+    // Host buffers are bench's default: the flag only when it says something.
+    if (plan.memory != "host") {
+      bench.push_back("--mem");
+      bench.push_back(plan.memory);
+    }
     for (const auto& [name, value] : settings) {
       bench.push_back(name);
       bench.push_back(value);
     }
   } else {
-    // Only for NCCL: today's bench knows no --engine, and sxcoll's trials must run on it.
     for (const char* w : {"--engine", "nccl", "--mem", "cuda"}) bench.push_back(w);
     spec.set_env = plan.fixed_env;
     for (const auto& knob : plan.knobs) {

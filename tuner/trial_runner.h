@@ -22,6 +22,7 @@ namespace sxcoll::tune {
 struct TrialPlan {
   Engine engine = Engine::Nccl;
   std::string transport;            // sxcoll: bench's --transport (tcp, verbs); nccl: auto, socket, ib
+  std::string memory = "host";      // bench's --mem: where the buffers are (nccl: cuda)
   std::string exe;                  // the sxcoll executable
   std::vector<std::string> launch;  // launcher prefix, split on whitespace; empty: local ranks
   int np = 0;                       // local ranks (no launcher)

@@ -129,6 +129,11 @@ Tuner::Tuner(TuneOptions options) : options_(std::move(options)) {
     if (o.transport != "auto" && o.transport != "socket" && o.transport != "ib")
       throw UsageError(fmt::format("--transport {}: with --engine nccl expected auto, socket or ib", o.transport));
   }
+  if (!o.memory.empty() && o.memory != "host" && o.memory != "cuda")
+    throw UsageError(fmt::format("--mem '{}': expected host or cuda", o.memory));
+  if (o.engine == Engine::Nccl && o.memory == "host")
+    throw UsageError("--mem host: NCCL reduces GPU buffers, its trials run with --mem cuda");
+  if (o.memory.empty()) o.memory = o.engine == Engine::Nccl ? "cuda" : "host";
   // Ranks.
   const auto launch = split_words(o.launch);
   if (!o.launch.empty() && launch.empty())
@@ -182,6 +187,7 @@ Tuner::Tuner(TuneOptions options) : options_(std::move(options)) {
   // The trials' command.
   plan_.engine = o.engine;
   plan_.transport = o.transport;
+  plan_.memory = o.memory;
   plan_.launch = launch;
   plan_.np = launch.empty() ? o.np : 0;
   plan_.iters = o.iters;
@@ -244,9 +250,9 @@ void Tuner::print_header(std::ostream& out, size_t loaded, size_t reusable, size
   for (const auto& sw : workload_.sizes)
     if (!sw.note.empty())
       fmt::print(out, "#   {} ({:.0f} %): {}\n", bench::format_size(sw.bytes), 100 * sw.weight, sw.note);
-  fmt::print(out, "# each trial: sxcoll bench -b {} -e {} -f 2 -n {} -w {} -c {} -d {}{}\n", workload_.min_bytes(),
+  fmt::print(out, "# each trial: sxcoll bench -b {} -e {} -f 2 -n {} -w {} -c {} -d {}{}{}\n", workload_.min_bytes(),
              workload_.max_bytes(), o.iters, o.warmup, o.check, o.dtype,
-             o.engine == Engine::Nccl ? " --engine nccl --mem cuda" : "");
+             o.engine == Engine::Nccl ? " --engine nccl" : "", o.memory == "cuda" ? " --mem cuda" : "");
   for (const auto& f : facts_.facts)
     fmt::print(out, "# fixed: {}{}: {}\n", f.name, f.value.empty() ? "" : "=" + f.value, f.how);
   fmt::print(out, "# fabric: {} ({})\n", fabric_name(fabric_), fabric_note_);
@@ -434,6 +440,7 @@ int Tuner::run(std::ostream& out) {
   nlohmann::json summary{{"tool", "sxcoll tune"},
                          {"engine", engine_name(o.engine)},
                          {"transport", o.transport},
+                         {"memory", o.memory},
                          {"ranks", ranks},
                          {"launch", o.launch},
                          {"workload", workload_.name},

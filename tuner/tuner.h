@@ -22,6 +22,7 @@ namespace sxcoll::tune {
 struct TuneOptions {
   Engine engine = Engine::Nccl;
   std::string transport;           // "" : tcp for sxcoll, auto for nccl
+  std::string memory;              // bench's --mem: "" : host for sxcoll; nccl always cuda
   int np = 0;                      // local ranks; or
   std::string launch;              // a launcher prefix ("mpirun -np 16 -H a,b"), split on whitespace
   std::string sizes;               // --sizes; or

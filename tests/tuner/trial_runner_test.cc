@@ -42,6 +42,16 @@ TEST(TrialCommand, SxcollKnobsAreBenchFlags) {
   EXPECT_TRUE(c.set_env.empty());
 }
 
+TEST(TrialCommand, SxcollTrialsOnGpuBuffersSayMemCuda) {
+  TrialPlan p = plan(Engine::Sxcoll);
+  p.memory = "cuda";
+  ChildSpec c = trial_spec(p, Settings{{"--nsocks", "8"}}, 65536, 1 << 20, "/r/t.json");
+  EXPECT_EQ(joined(c.argv),
+            "/opt/sxcoll bench --json /r/t.json -b 65536 -e 1048576 -f 2 -n 5 -w 2 -c 0 -d float -o sum --np 2 "
+            "--transport tcp --mem cuda --nsocks 8");
+  EXPECT_FALSE(contains(c.argv, "--engine"));
+}
+
 TEST(TrialCommand, NcclKnobsAreTheEnvironment) {
   TrialPlan p = plan(Engine::Nccl);
   p.fixed_env = {{"NCCL_SOCKET_IFNAME", "eth0"}, {"NCCL_IB_DISABLE", "1"}};

@@ -92,6 +92,8 @@ TEST_F(TuneCli, BadInputIsOneLineAndExitTwo) {
       {"--engine sxcoll --np 2 --knob frobnicate", "sxcoll: --knob frobnicate: unknown knob for --engine sxcoll"},
       {"--engine sxcoll --np 2 --knob nsocks=", "sxcoll: --knob nsocks: empty value list (expected nsocks=V1,V2,...)"},
       {"--engine sxcoll --np 2 --budget 0", "sxcoll: --budget '0': expected a positive duration such as 20m, 90s, 1h"},
+      {"--engine sxcoll --np 2 --mem gpu", "sxcoll: --mem 'gpu': expected host or cuda"},
+      {"--engine nccl --np 2 --mem host", "sxcoll: --mem host: NCCL reduces GPU buffers"},
       {"--engine sxcoll --np 2 --out a-file/tune", "sxcoll: --out a-file/tune: cannot create a-file/tune/raw:"},
       {"--engine nccl --np 2 --knob NCCL_IB_TC=106 --transport socket",
        "sxcoll: --knob NCCL_IB_TC: does not apply here: RDMA knob; --transport socket"},
