@@ -113,18 +113,18 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("-a,--average", b.aggregate, "Time reported: 0 rank 0, 1 average, 2 min, 3 max over ranks")->capture_default_str();
   cmd->add_option("-d,--datatype", b.dtypes, "int8,uint8,int32,int64,half,bfloat16,float,double or all")->capture_default_str();
   cmd->add_option("-o,--op", b.ops, "sum,prod,min,max,avg or all")->capture_default_str();
-  cmd->add_option("--algo", b.algorithm, "ring, tree, rd (recursive doubling, 2^k ranks) or auto (cost model per size)")->capture_default_str();
+  cmd->add_option("--algo", b.algorithm, "ring, tree, rd (recursive doubling, 2^k ranks) or auto (cost model per size)")->envname("SXCOLL_ALGO")->capture_default_str();
   cmd->add_option("--engine", b.engine, "sxcoll, nccl (loaded at run time: SXCOLL_NCCL_LIBRARY or NCCL_HOME) or both "
                                         "(both tables and the ratio sxcoll/NCCL per size)")->capture_default_str();
   cmd->add_option("--mem", b.memory, "Buffers in host memory or on the GPU of each local rank (cuda: GPU i for local "
                                      "rank i)")->capture_default_str();
   cmd->add_option("--transport", b.transport, "Transport backend")->capture_default_str();
-  cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->capture_default_str();
+  cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->envname("SXCOLL_NSOCKS")->capture_default_str();
   cmd->add_option("--hca", b.hca, "verbs: ports to use, NCCL_IB_HCA syntax (mlx5_0:1,mlx5_1:1; =exact; ^exclude); "
                                   "default every active RoCE port");
   cmd->add_option("--qps", b.qps, "verbs: QPs per connection and rail; large writes are split over them "
-                                  "(NCCL_IB_QPS_PER_CONNECTION)")->capture_default_str();
-  cmd->add_option("--tc", b.tc, "verbs: GRH traffic class of every QP (NCCL_IB_TC)")->capture_default_str();
+                                  "(NCCL_IB_QPS_PER_CONNECTION)")->envname("SXCOLL_QPS")->capture_default_str();
+  cmd->add_option("--tc", b.tc, "verbs: GRH traffic class of every QP (NCCL_IB_TC)")->envname("SXCOLL_TC")->capture_default_str();
   cmd->add_option("--sl", b.sl, "verbs: service level (NCCL_IB_SL)")->capture_default_str();
   cmd->add_option("--gid-index", b.gid_index, "verbs: GID index; -1 picks the RoCE v2 GID of the port's IPv4 "
                                               "address (NCCL_IB_GID_INDEX)")->capture_default_str();
@@ -135,8 +135,8 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
                                 "latency between every pair of ranks on every rail, sizes -b..-e");
   cmd->add_option("--p2p-threshold", b.p2p_threshold, "--p2p: flag links below this fraction of the median")
       ->capture_default_str();
-  cmd->add_option("--channels", b.channels, "Pipelines in flight (NCCL channels)")->capture_default_str();
-  cmd->add_option("--buffsize", b.buffsize, "Receive buffer per link and channel (NCCL_BUFFSIZE)")->capture_default_str();
+  cmd->add_option("--channels", b.channels, "Pipelines in flight (NCCL channels)")->envname("SXCOLL_CHANNELS")->capture_default_str();
+  cmd->add_option("--buffsize", b.buffsize, "Receive buffer per link and channel (NCCL_BUFFSIZE)")->envname("SXCOLL_BUFFSIZE")->capture_default_str();
   cmd->add_option("--timeout", b.timeout, "Give up after no progress for this long (30s, 500ms, 2m)")->capture_default_str();
   b.np_option = cmd->add_option("--np", b.np, "Fork this many local ranks (when no launcher started us)");
   cmd->add_option("--json", b.json, "Write results as JSON to this new file");

@@ -13,8 +13,9 @@
 #   NCCL_HOME  NCCL's folder (lib/libnccl.so.2); found through python3's nvidia.nccl if unset
 #   MAX      largest size of the comparison (default 4G); ITERS, WARMUP (default 5, 2)
 #   SXCOLL_FLAGS  sxcoll's settings in the comparison and the 32 GiB run (default
-#            "--nsocks 8 --buffsize 16M": 8 sockets per peer, 2 MiB pipeline slots, the
-#            fastest measured on 2 x H200, docs/PERFORMANCE.md; NCCL keeps its defaults)
+#            "--nsocks 8 --buffsize 16M": 8 sockets per peer, 2 MiB pipeline slots, what
+#            `sxcoll tune --engine sxcoll --mem cuda` chose on 2 x H200, docs/PERFORMANCE.md;
+#            NCCL keeps its defaults)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}

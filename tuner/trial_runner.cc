@@ -40,6 +40,10 @@ ChildSpec trial_spec(const TrialPlan& plan, const Settings& settings, size_t min
   if (plan.engine == Engine::Sxcoll) {
     bench.push_back("--transport");
     bench.push_back(plan.transport);
+    // The knobs' SXCOLL_* variables (what a sourced nccl_env.sh sets) would stand in for
+    // flags not given: a default must be bench's own.
+    for (const auto& knob : plan.knobs)
+      for (const auto& var : knob.env) spec.unset_env.push_back(var);
     // Host buffers are bench's default: the flag only when it says something.
     if (plan.memory != "host") {
       bench.push_back("--mem");

@@ -315,7 +315,8 @@ std::vector<std::string> Tuner::env_header(int ranks, const SearchResult& result
   }
   if (o.engine == Engine::Sxcoll)
     h.push_back(
-        fmt::format("sxcoll engine: the SXCOLL_* lines record sxcoll bench's flags ({}); NCCL does not read them",
+        fmt::format("sxcoll engine: the SXCOLL_* lines set sxcoll bench's flags ({}): bench reads them where "
+                    "the flag is not given; NCCL does not",
                     changed.empty() ? "none changed" : fmt::format("{}", fmt::join(changed, " "))));
   if (!not_tried.empty())
     h.push_back(

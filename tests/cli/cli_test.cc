@@ -85,6 +85,19 @@ TEST_F(Cli, GpuBuffersWithoutAGpu) {
   if (sxcoll::gpu::probe_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
   expect_usage_error("bench --np 2 --mem cuda", "--mem cuda: ");
 }
+TEST_F(Cli, EngineKnobsComeFromTheEnvironmentWhereNoFlagIsGiven) {
+  // What a sourced nccl_env.sh of `sxcoll tune --engine sxcoll` sets.
+  Result r = run("bench --np 2 -b 1K -e 1K -n 1 -w 0", "SXCOLL_NSOCKS=3 SXCOLL_BUFFSIZE=2M SXCOLL_CHANNELS=3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("tcp, 3 sockets per peer"));
+  EXPECT_THAT(r.out, HasSubstr("channels: 3  buffsize: 2097152"));
+  // A flag wins over the variable.
+  r = run("bench --np 2 -b 1K -e 1K -n 1 -w 0 --nsocks 2", "SXCOLL_NSOCKS=3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("tcp, 2 sockets per peer"));
+  expect_usage_error("bench", "--nsocks = many", "SXCOLL_NSOCKS=many");
+}
+
 TEST_F(Cli, UnknownFlag) { expect_usage_error("bench --frobnicate", "frobnicate"); }
 TEST_F(Cli, NoSubcommand) { expect_usage_error("", "subcommand"); }
 

@@ -40,6 +40,9 @@ TEST(TrialCommand, SxcollKnobsAreBenchFlags) {
   EXPECT_FALSE(contains(c.argv, "--engine"));
   EXPECT_FALSE(contains(c.argv, "--mem"));
   EXPECT_TRUE(c.set_env.empty());
+  // bench reads SXCOLL_NSOCKS etc. where a flag is not given: a trial never inherits them.
+  EXPECT_TRUE(contains(c.unset_env, "SXCOLL_NSOCKS"));
+  EXPECT_TRUE(contains(c.unset_env, "SXCOLL_BUFFSIZE"));
 }
 
 TEST(TrialCommand, SxcollTrialsOnGpuBuffersSayMemCuda) {
