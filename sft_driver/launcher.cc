@@ -1,5 +1,7 @@
 #include "sft_driver/launcher.h"
 
+#include <signal.h>
+
 #include <fmt/core.h>
 
 #include "transport/error.h"
@@ -50,6 +52,21 @@ std::string shell_line(const Command& c) {
   for (const auto& [k, v] : c.env) out += k + "=" + shell_quote(v) + " ";
   for (size_t i = 0; i < c.argv.size(); ++i) out += (i ? " " : "") + shell_quote(c.argv[i]);
   return out;
+}
+
+std::vector<process::Spec> process_specs(const std::vector<Command>& commands, const std::string& dir) {
+  std::vector<process::Spec> specs;
+  for (const auto& c : commands) {
+    process::Spec s;
+    s.argv = c.argv;
+    s.set_env = c.env;
+    s.stdout_path = dir + "/" + c.log_name;  // stderr too
+    s.death_signal = SIGTERM;
+    s.exec_failure = "sxcoll sft: exec failed: ";
+    s.exec_failure_says_why = false;
+    specs.push_back(std::move(s));
+  }
+  return specs;
 }
 
 std::string host_list(const std::vector<Host>& hosts, bool by_address, int slots) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "process/process_group.h"
 #include "sft_driver/inventory.h"
 #include "sft_driver/nccl_env.h"
 #include "sft_driver/plan.h"
@@ -58,6 +59,9 @@ std::vector<std::pair<std::string, std::string>> run_env(const RunSpec& run, con
 std::vector<std::string> worker_command(const RunSpec& run, const LaunchContext& ctx);
 std::string shell_quote(const std::string& word);
 std::string shell_line(const Command& c);  // "NAME=value ... argv" as one could paste it
+// The processes of an attempt, logs in its folder `dir`: never overwritten, and the processes
+// get SIGTERM if the driver is killed outright.
+std::vector<process::Spec> process_specs(const std::vector<Command>& commands, const std::string& dir);
 std::string host_list(const std::vector<Host>& hosts, bool by_address, int slots = 0);
 
 }  // namespace sxcoll::sft

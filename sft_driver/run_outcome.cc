@@ -4,7 +4,7 @@
 
 namespace sxcoll::sft {
 
-RunOutcome classify(const GroupResult& r, const WorkerMetrics& m, double timeout_s) {
+RunOutcome classify(const process::GroupResult& r, const WorkerMetrics& m, double timeout_s) {
   std::string codes;
   bool any_oom = false, any_usage = false, all_zero = !r.exits.empty();
   for (size_t i = 0; i < r.exits.size(); ++i) {

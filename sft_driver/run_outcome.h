@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "sft_driver/process_group.h"
+#include "process/process_group.h"
 #include "sft_driver/worker_metrics.h"
 
 namespace sxcoll::sft {
@@ -13,7 +13,7 @@ struct RunOutcome {
   std::string message;  // one line for the report
 };
 
-RunOutcome classify(const GroupResult& result, const WorkerMetrics& metrics, double timeout_s);
+RunOutcome classify(const process::GroupResult& result, const WorkerMetrics& metrics, double timeout_s);
 
 // Finished runs are skipped on resume; the others are retried up to the plan's limit.
 inline bool is_finished(const std::string& status) { return status == "ok"; }

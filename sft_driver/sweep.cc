@@ -12,11 +12,11 @@
 #include <fmt/core.h>
 #include <fmt/ostream.h>
 
+#include "process/process_group.h"
 #include "sft_driver/command_output.h"
 #include "sft_driver/deepspeed_config.h"
 #include "sft_driver/gpu_samples.h"
 #include "sft_driver/host_check.h"
-#include "sft_driver/process_group.h"
 #include "sft_driver/results_dir.h"
 #include "sft_driver/run_outcome.h"
 #include "transport/error.h"
@@ -201,18 +201,18 @@ SweepOutcome run_sweep(const SweepSetup& s, const std::string& results_base, con
     for (const auto& c : commands) lines += shell_line(c) + "\n";
     dir.write_file(adir.substr(dir.path().size() + 1) + "/command.txt", lines);
     std::string sampling = kNoGpu;
-    std::optional<ProcessGroup> sampler;
+    std::optional<process::ProcessGroup> sampler;
     if (local_gpu || !s.launcher->is_local()) {
       sampling = "nvidia-smi via " + s.launcher->name();
-      sampler.emplace(std::vector<Command>{s.launcher->gpu_sampler(*hosts)}, adir);
+      sampler.emplace(process_specs({s.launcher->gpu_sampler(*hosts)}, adir));
     }
     fmt::print(out, "{}: attempt {} ({} processes) ...\n", run.id, attempt, run.world_size());
     out.flush();
-    GroupResult result;
+    process::GroupResult result;
     {
-      ProcessGroup group(commands, adir);
+      process::ProcessGroup group(process_specs(commands, adir));
       result = group.wait(std::chrono::milliseconds(static_cast<long long>(run.timeout_s * 1000)), s.failure_grace,
-                          g_stop);
+                          [] { return g_stop.load(); });
     }
     if (sampler) sampler->stop(std::chrono::seconds(2));
     auto metrics = read_worker_metrics(adir + "/metrics.jsonl");

@@ -7,17 +7,14 @@
 #include <chrono>
 #include <functional>
 #include <string>
-#include <utility>
-#include <vector>
+
+#include "process/process_group.h"
 
 namespace sxcoll::tune {
 
-struct ChildSpec {
-  std::vector<std::string> argv;
-  std::vector<std::pair<std::string, std::string>> set_env;  // added to (or replacing in) ours
-  std::vector<std::string> unset_env;                        // removed from ours
-  std::string stdout_path, stderr_path;                      // created fresh
-};
+// argv, set_env, unset_env, stdout_path and stderr_path (both set) are the trial's; run_child
+// sets the rest: existing files are replaced, the death signal is SIGTERM.
+using ChildSpec = process::Spec;
 
 struct ChildOutcome {
   int exit_code = -1;  // -1 when a signal ended it

@@ -1,13 +1,15 @@
 // Runs that hang, crash or run out of memory are stopped and recorded as such.
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
 #include "sft_driver/deepspeed_config.h"
-#include "sft_driver/process_group.h"
+#include "process/process_group.h"
+#include "sft_driver/launcher.h"
 #include "sft_driver/results_dir.h"
 #include "sft_driver/run_outcome.h"
 
@@ -29,8 +31,8 @@ TEST(ProcessGroup, AHangingRunIsKilledAtItsTimeoutWithItsChildrenAndLogKept) {
   Command c{{"sh", "-c", "echo started; sleep 60 & echo $! > " + dir + "/child.pid; wait"}, {}, "rank0.log"};
   std::atomic<bool> stop{false};
   auto t0 = std::chrono::steady_clock::now();
-  ProcessGroup group({c}, dir);
-  auto r = group.wait(std::chrono::milliseconds(700), std::chrono::seconds(5), stop);
+  process::ProcessGroup group(process_specs({c}, dir));
+  auto r = group.wait(std::chrono::milliseconds(700), std::chrono::seconds(5), [&] { return stop.load(); });
   EXPECT_TRUE(r.timed_out);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
   EXPECT_EQ(read_text(dir + "/rank0.log"), "started\n");
@@ -43,8 +45,9 @@ TEST(ProcessGroup, AHangingRunIsKilledAtItsTimeoutWithItsChildrenAndLogKept) {
 TEST(ProcessGroup, OneFailedRankStopsThePeersAfterTheGrace) {
   const std::string dir = temp_dir();
   std::atomic<bool> stop{false};
-  ProcessGroup group({{{"sh", "-c", "exit 3"}, {}, "rank0.log"}, {{"sleep", "60"}, {}, "rank1.log"}}, dir);
-  auto r = group.wait(std::chrono::seconds(60), std::chrono::milliseconds(300), stop);
+  process::ProcessGroup group(
+      process_specs({{{"sh", "-c", "exit 3"}, {}, "rank0.log"}, {{"sleep", "60"}, {}, "rank1.log"}}, dir));
+  auto r = group.wait(std::chrono::seconds(60), std::chrono::milliseconds(300), [&] { return stop.load(); });
   EXPECT_FALSE(r.timed_out);
   ASSERT_EQ(r.exits.size(), 2u);
   EXPECT_EQ(r.exits[0].code, 3);
@@ -53,7 +56,7 @@ TEST(ProcessGroup, OneFailedRankStopsThePeersAfterTheGrace) {
 }
 
 TEST(RunOutcome, ExitCodesAndMetricsDecideTheStatus) {
-  GroupResult r;
+  process::GroupResult r;
   r.exits = {{0, 0}, {0, 0}};
   WorkerMetrics m;
   EXPECT_EQ(classify(r, m, 1).status, "failed");  // no summary line
