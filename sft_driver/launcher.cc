@@ -38,15 +38,6 @@ std::vector<std::string> worker_command(const RunSpec& run, const LaunchContext&
   return argv;
 }
 
-std::string shell_quote(const std::string& w) {
-  if (!w.empty() && w.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=/.,:@%") ==
-                        std::string::npos)
-    return w;
-  std::string out = "'";
-  for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string shell_line(const Command& c) {
   std::string out;
   for (const auto& [k, v] : c.env) out += k + "=" + shell_quote(v) + " ";

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "process/process_group.h"
+#include "process/shell_quote.h"
 #include "sft_driver/inventory.h"
 #include "sft_driver/nccl_env.h"
 #include "sft_driver/plan.h"
@@ -57,7 +58,7 @@ inline constexpr const char* kGpuQuery = "index,utilization.gpu,memory.used,memo
 // Shared pieces of the launchers.
 std::vector<std::pair<std::string, std::string>> run_env(const RunSpec& run, const LaunchContext& ctx);
 std::vector<std::string> worker_command(const RunSpec& run, const LaunchContext& ctx);
-std::string shell_quote(const std::string& word);
+using process::shell_quote;
 std::string shell_line(const Command& c);  // "NAME=value ... argv" as one could paste it
 // The processes of an attempt, logs in its folder `dir`: never overwritten, and the processes
 // get SIGTERM if the driver is killed outright.

@@ -7,29 +7,10 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include "process/shell_quote.h"
 #include "transport/deadline.h"
 
 namespace sxcoll::tune {
-
-namespace {
-
-std::string quote(const std::string& word) {
-  if (!word.empty() &&
-      word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=/.,:@%") ==
-          std::string::npos)
-    return word;
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'')
-      out.append("'\\''");
-    else
-      out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
-
-}  // namespace
 
 ChildOutcome run_child(const ChildSpec& spec, std::chrono::milliseconds timeout, const std::function<bool()>& stop,
                        std::chrono::milliseconds grace) {
@@ -69,8 +50,8 @@ std::string shell_line(const ChildSpec& spec) {
     words.push_back("-u");
     words.push_back(name);
   }
-  for (const auto& [k, v] : spec.set_env) words.push_back(fmt::format("{}={}", k, quote(v)));
-  for (const auto& a : spec.argv) words.push_back(quote(a));
+  for (const auto& [k, v] : spec.set_env) words.push_back(fmt::format("{}={}", k, process::shell_quote(v)));
+  for (const auto& a : spec.argv) words.push_back(process::shell_quote(a));
   return fmt::format("{}", fmt::join(words, " "));
 }
 
