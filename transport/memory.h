@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace sxcoll::transport {
 
@@ -32,5 +33,10 @@ struct MemoryRegion {
     return q >= b && len <= bytes && q - b <= bytes - len;
   }
 };
+
+// The contract's bounds of Pair::write(): [src_offset, +len) inside `src` and
+// [dst_offset, +len) inside `dst`. Throws RunError naming rank, backend and peer.
+void check_write_bounds(std::string_view backend, int rank, int peer, const MemoryRegion& src, size_t src_offset,
+                        size_t len, const RemoteRegion& dst, size_t dst_offset);
 
 }  // namespace sxcoll::transport

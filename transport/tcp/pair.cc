@@ -58,6 +58,12 @@ int recv_all(int fd, char* p, size_t len) {
   return 1;
 }
 
+// The cause of a recv_all() that did not finish.
+std::string receive_failure(int rc) {
+  return rc == 0 ? std::string("closed by the peer (its process exited or crashed)")
+                 : fmt::format("receive failed: {}", errno_text(errno));
+}
+
 }  // namespace
 
 Pair::Pair(Context& context, int peer, std::vector<net::Fd> fds) : context_(context), peer_(peer) {
@@ -90,21 +96,19 @@ Pair::~Pair() {
   }
 }
 
+std::string Pair::failure(size_t s, const std::string& cause) const {
+  return fmt::format("rank {}: tcp: connection with rank {} (socket {} of {}): {}", context_.rank(), peer_, s,
+                     streams_.size(), cause);
+}
+
 void Pair::report_failure(size_t s, const std::string& cause) {
   if (shutting_down_) return;
-  context_.post_event(Context::Event{Context::Event::Kind::Failed, this, {},
-                                     fmt::format("rank {}: tcp: connection with rank {} (socket {} of {}): {}",
-                                                 context_.rank(), peer_, s, streams_.size(), cause)});
+  context_.post_event(Context::Event{Context::Event::Kind::Failed, this, {}, failure(s, cause)});
 }
 
 void Pair::write(const MemoryRegion& src, size_t src_offset, size_t len, const RemoteRegion& dst, size_t dst_offset,
                  uint32_t imm, uint64_t cookie) {
-  if (!src.contains(static_cast<char*>(src.base) + src_offset, len))
-    throw RunError(fmt::format("rank {}: tcp: write of {} bytes at offset {} runs past its {}-byte source region",
-                               context_.rank(), len, src_offset, src.bytes));
-  if (dst_offset > dst.bytes || len > dst.bytes - dst_offset)
-    throw RunError(fmt::format("rank {}: tcp: write of {} bytes at offset {} runs past rank {}'s {}-byte region",
-                               context_.rank(), len, dst_offset, peer_, dst.bytes));
+  check_write_bounds("tcp", context_.rank(), peer_, src, src_offset, len, dst, dst_offset);
   post(static_cast<const char*>(src.base) + src_offset, len, dst, dst_offset, imm, cookie);
 }
 
@@ -134,8 +138,7 @@ void Pair::post(const char* payload, size_t len, const RemoteRegion& dst, size_t
       if (st.sendq.empty() && len <= kInlineBytes) {
         iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(bytes), h.length}};
         if (!send_all(st.fd.get(), iov, h.length > 0 ? 2 : 1))
-          throw PeerError(peer_, fmt::format("rank {}: tcp: connection with rank {} (socket {} of {}): send failed: {}",
-                                             context_.rank(), peer_, s, nstreams, errno_text(errno)));
+          throw PeerError(peer_, failure(s, fmt::format("send failed: {}", errno_text(errno))));
         context_.count_sent(sizeof h + h.length);
         stripe_sent(h);
         continue;
@@ -176,8 +179,7 @@ void Pair::receive_loop(size_t s) {
     StripeHeader h{};
     int rc = recv_all(st.fd.get(), reinterpret_cast<char*>(&h), sizeof h);
     if (rc <= 0) {
-      report_failure(s, rc == 0 ? std::string("closed by the peer (its process exited or crashed)")
-                                : fmt::format("receive failed: {}", errno_text(errno)));
+      report_failure(s, receive_failure(rc));
       return;
     }
     if (h.magic != kStripeMagic) {
@@ -193,8 +195,7 @@ void Pair::receive_loop(size_t s) {
       }
       rc = recv_all(st.fd.get(), dest, h.length);
       if (rc <= 0) {
-        report_failure(s, rc == 0 ? std::string("closed by the peer (its process exited or crashed)")
-                                  : fmt::format("receive failed: {}", errno_text(errno)));
+        report_failure(s, receive_failure(rc));
         return;
       }
     }

@@ -62,6 +62,8 @@ class Pair final : public transport::Pair {
   void post(const char* payload, size_t len, const RemoteRegion& dst, size_t dst_offset, uint32_t imm, uint64_t cookie);
   void send_loop(size_t s);
   void receive_loop(size_t s);
+  // "rank 0: tcp: connection with rank 1 (socket 0 of 2): <cause>".
+  std::string failure(size_t s, const std::string& cause) const;
   // On an I/O thread: the stream is broken; the context raises it on the caller's thread.
   void report_failure(size_t s, const std::string& cause);
 

@@ -118,12 +118,7 @@ void Pair::post(size_t index, Work work) {
 
 void Pair::write(const MemoryRegion& src, size_t src_offset, size_t len, const RemoteRegion& dst, size_t dst_offset,
                  uint32_t imm, uint64_t cookie) {
-  if (!src.contains(static_cast<char*>(src.base) + src_offset, len))
-    throw RunError(fmt::format("rank {}: verbs: write of {} bytes at offset {} runs past its {}-byte source region",
-                               context_.rank(), len, src_offset, src.bytes));
-  if (dst_offset > dst.bytes || len > dst.bytes - dst_offset)
-    throw RunError(fmt::format("rank {}: verbs: write of {} bytes at offset {} runs past rank {}'s {}-byte region",
-                               context_.rank(), len, dst_offset, peer_, dst.bytes));
+  check_write_bounds("verbs", context_.rank(), peer_, src, src_offset, len, dst, dst_offset);
   if (len == 0) {
     notify(imm, cookie);
     return;
