@@ -17,20 +17,13 @@
 
 #include "transport/verbs/gid_table.h"
 #include "transport/verbs/hca_list.h"
+#include "transport/verbs/sysfs.h"
 
 namespace sxcoll::tune {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_line(const fs::path& p) {
-  std::ifstream in(p);
-  std::string line;
-  if (!in || !std::getline(in, line)) return {};
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
-}
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path);
@@ -103,11 +96,11 @@ std::vector<RdmaPort> read_rdma_ports(const std::string& root) {
       } catch (const std::exception&) {
         continue;
       }
-      const std::string state = read_line(port_dir.path() / "state");  // "4: ACTIVE"
+      const std::string state = transport::verbs::read_sysfs_line(port_dir.path() / "state");  // "4: ACTIVE"
       const size_t colon = state.find(':');
       p.state = colon == std::string::npos ? state : state.substr(state.find_first_not_of(' ', colon + 1));
-      p.link_layer = read_line(port_dir.path() / "link_layer");
-      p.rate = read_line(port_dir.path() / "rate");
+      p.link_layer = transport::verbs::read_sysfs_line(port_dir.path() / "link_layer");
+      p.rate = transport::verbs::read_sysfs_line(port_dir.path() / "rate");
       if (p.roce()) {
         try {
           auto table = transport::verbs::GidTable::read(root, p.device, p.port);

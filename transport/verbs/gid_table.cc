@@ -4,27 +4,17 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/core.h>
 
 #include "transport/error.h"
+#include "transport/verbs/sysfs.h"
 
 namespace sxcoll::transport::verbs {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-// One line of a sysfs attribute, without its newline; empty when it cannot be read
-// (the kernel answers EINVAL for the type of an unused entry).
-std::string read_line(const fs::path& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line)) return {};
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
-}
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -82,13 +72,13 @@ GidTable GidTable::read(const std::string& root, const std::string& device, int 
   for (const auto& file : it) {
     const std::string name = file.path().filename().string();
     if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
-    auto raw = parse_sysfs_gid(read_line(file.path()));
+    auto raw = parse_sysfs_gid(read_sysfs_line(file.path()));
     if (!raw || std::all_of(raw->begin(), raw->end(), [](uint8_t b) { return b == 0; })) continue;
     GidEntry e;
     e.index = std::stoi(name);
     e.raw = *raw;
-    e.type = read_line(dir / "gid_attrs" / "types" / name);
-    e.netdev = read_line(dir / "gid_attrs" / "ndevs" / name);
+    e.type = read_sysfs_line(dir / "gid_attrs" / "types" / name);
+    e.netdev = read_sysfs_line(dir / "gid_attrs" / "ndevs" / name);
     entries.push_back(std::move(e));
   }
   std::sort(entries.begin(), entries.end(), [](const GidEntry& a, const GidEntry& b) { return a.index < b.index; });
