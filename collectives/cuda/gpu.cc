@@ -13,6 +13,7 @@
 
 #include <fmt/core.h>
 
+#include "collectives/cuda/check.h"
 #include "collectives/cuda/device_reduce.h"
 #include "transport/error.h"
 
@@ -20,13 +21,9 @@ namespace sxcoll::gpu {
 
 namespace {
 
-void check(cudaError_t err, const char* call) {
-  if (err != cudaSuccess) throw RunError(fmt::format("{} failed: {} ({})", call, cudaGetErrorString(err), cudaGetErrorName(err)));
-}
-
 int current_device() {
   int device = -1;
-  check(cudaGetDevice(&device), "cudaGetDevice");
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
   return device;
 }
 
@@ -36,7 +33,7 @@ class CudaStepQueue final : public StepQueue {
   // A blocking stream: it runs after work on the legacy default stream, where a plain
   // cudaMemcpy from pageable memory may still be landing when the call returns, so a
   // caller's buffers are complete before the first step reads them.
-  CudaStepQueue() { check(cudaStreamCreateWithFlags(&stream_, cudaStreamDefault), "cudaStreamCreateWithFlags"); }
+  CudaStepQueue() { check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamDefault), "cudaStreamCreateWithFlags"); }
   ~CudaStepQueue() override {
     // Nothing may still read or write buffers that are about to be freed.
     cudaStreamSynchronize(stream_);
@@ -51,7 +48,7 @@ class CudaStepQueue final : public StepQueue {
     device_reduce(dst, a, b, count, type, op, stream_);
   }
   void copy(void* dst, const void* src, size_t bytes) override {
-    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream_), "cudaMemcpyAsync");
+    check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream_), "cudaMemcpyAsync");
   }
   void finalize_avg(void* buf, size_t count, DataType type, int nranks) override {
     device_finalize_avg(buf, count, type, nranks, stream_);
@@ -59,12 +56,12 @@ class CudaStepQueue final : public StepQueue {
   uint64_t mark() override {
     cudaEvent_t event;
     if (free_.empty()) {
-      check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+      check_cuda(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreateWithFlags");
     } else {
       event = free_.back();
       free_.pop_back();
     }
-    check(cudaEventRecord(event, stream_), "cudaEventRecord");
+    check_cuda(cudaEventRecord(event, stream_), "cudaEventRecord");
     outstanding_.push_back(Mark{++marks_, event});
     return marks_;
   }
@@ -72,7 +69,7 @@ class CudaStepQueue final : public StepQueue {
     while (!outstanding_.empty() && outstanding_.front().ticket <= ticket) {
       cudaError_t err = cudaEventQuery(outstanding_.front().event);
       if (err == cudaErrorNotReady) return false;
-      check(err, "cudaEventQuery (a reduction kernel or copy of the collective)");
+      check_cuda(err, "cudaEventQuery (a reduction kernel or copy of the collective)");
       free_.push_back(outstanding_.front().event);
       outstanding_.pop_front();
     }
@@ -123,14 +120,14 @@ void use_device(int ordinal) {
   if (ordinal < 0 || ordinal >= n)
     throw UsageError(n == 0 ? fmt::format("GPU buffers: no CUDA device on this host")
                             : fmt::format("GPU buffers: device {} asked for, this host has {} (0..{})", ordinal, n, n - 1));
-  check(cudaSetDevice(ordinal), "cudaSetDevice");
+  check_cuda(cudaSetDevice(ordinal), "cudaSetDevice");
 }
 
 std::string describe_device(int ordinal) {
   cudaDeviceProp prop{};
-  check(cudaGetDeviceProperties(&prop, ordinal), "cudaGetDeviceProperties");
+  check_cuda(cudaGetDeviceProperties(&prop, ordinal), "cudaGetDeviceProperties");
   char bus[32] = {};
-  check(cudaDeviceGetPCIBusId(bus, sizeof bus, ordinal), "cudaDeviceGetPCIBusId");
+  check_cuda(cudaDeviceGetPCIBusId(bus, sizeof bus, ordinal), "cudaDeviceGetPCIBusId");
   return fmt::format("{} (GPU {}, bus {})", prop.name, ordinal, bus);
 }
 
@@ -151,9 +148,9 @@ Memory alloc_host_mapped(size_t bytes) {
 }
 
 void copy(void* dst, const void* src, size_t bytes) {
-  check(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault), "cudaMemcpy");
+  check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault), "cudaMemcpy");
   // From pageable memory cudaMemcpy may return before the DMA has landed: wait for it.
-  check(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize");
+  check_cuda(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize");
 }
 
 std::unique_ptr<StepQueue> make_queue() { return std::make_unique<CudaStepQueue>(); }

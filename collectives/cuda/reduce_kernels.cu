@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "collectives/cuda/check.h"
 #include "collectives/cuda/device_reduce.h"
 #include "collectives/cuda/reduce_kernels.cuh"
 #include "transport/error.h"
@@ -22,13 +23,6 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kUnroll = 4;  // vectors in flight per thread and iteration
 constexpr size_t kVecBytes = 16;
-
-void check(cudaError_t err, const char* call) {
-  if (err != cudaSuccess) {
-    throw RunError(fmt::format("{} failed: {} ({})", call, cudaGetErrorString(err),
-                               cudaGetErrorName(err)));
-  }
-}
 
 template <class T>
 struct Lanes {
@@ -96,12 +90,12 @@ __global__ void __launch_bounds__(kThreads) divide_kernel(T* buf, size_t count, 
 // threads each), no more than the work needs.
 unsigned grid_for(size_t work) {
   int device = 0;
-  check(cudaGetDevice(&device), "cudaGetDevice");
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
   constexpr int kMaxDevices = 64;
   static std::array<int, kMaxDevices> sm_counts{};  // 0: not asked yet
   int sms = device < kMaxDevices ? sm_counts[device] : 0;
   if (sms == 0) {
-    check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
+    check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
           "cudaDeviceGetAttribute(cudaDevAttrMultiProcessorCount)");
     if (device < kMaxDevices) sm_counts[device] = sms;
   }
@@ -130,7 +124,7 @@ void launch_reduce(void* dst, const void* a, const void* b, size_t count,
   reduce_kernel<T, Op><<<grid_for(work), kThreads, 0, stream>>>(
       static_cast<T*>(dst), static_cast<const T*>(a), static_cast<const T*>(b), count, head,
       nvec);
-  check(cudaGetLastError(), "reduce_kernel launch (cudaGetLastError)");
+  check_cuda(cudaGetLastError(), "reduce_kernel launch (cudaGetLastError)");
 }
 
 template <class T>
@@ -150,7 +144,7 @@ template <class T>
 void divide_typed(void* buf, size_t count, int nranks, cudaStream_t stream) {
   divide_kernel<T><<<grid_for(count), kThreads, 0, stream>>>(static_cast<T*>(buf), count,
                                                               nranks);
-  check(cudaGetLastError(), "divide_kernel launch (cudaGetLastError)");
+  check_cuda(cudaGetLastError(), "divide_kernel launch (cudaGetLastError)");
 }
 
 }  // namespace
