@@ -54,12 +54,7 @@ int check_all(testing::RankEnv& env, Algorithm algorithm) {
           char* out = in_place ? input.get() : output.get();
           env.comm.allreduce(input.get(), out, count, type, op, algorithm);
           gpu::copy(host.data(), out, count * esize);
-          if (size_t wrong = bench::count_allreduce_errors(host.data(), count, type, op, n); wrong != 0) {
-            std::fprintf(stderr, "rank %d: %s %s count %zu %s: %zu wrong\n", rank,
-                         std::string(dtype_name(type)).c_str(), std::string(redop_name(op)).c_str(), count,
-                         in_place ? "in-place" : "out-of-place", wrong);
-            ++failures;
-          }
+          if (!testing::result_is_exact(rank, n, host.data(), count, type, op, in_place)) ++failures;
         }
       }
     }

@@ -46,12 +46,7 @@ int check_all(testing::RankEnv& env, Algorithm algorithm) {
           bench::fill_allreduce_input(input.data(), count, type, op, rank, n);
           char* out = in_place ? input.data() : output.data();
           env.comm.allreduce(input.data(), out, count, type, op, algorithm);
-          size_t wrong = bench::count_allreduce_errors(out, count, type, op, n);
-          if (wrong != 0) {
-            std::fprintf(stderr, "rank %d: %s %s count %zu %s: %zu wrong\n", rank, std::string(dtype_name(type)).c_str(),
-                         std::string(redop_name(op)).c_str(), count, in_place ? "in-place" : "out-of-place", wrong);
-            ++failures;
-          }
+          if (!testing::result_is_exact(rank, n, out, count, type, op, in_place)) ++failures;
         }
       }
     }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "bench/check_values.h"
 #include "collectives/communicator.h"
 #include "transport/bootstrap/bootstrap.h"
 #include "transport/bootstrap/local_launcher.h"
@@ -37,6 +38,17 @@ inline int run_ranks(int nranks, const std::function<int(RankEnv&)>& body,
         return code;
       },
       comm_options.timeout + std::chrono::seconds(5));
+}
+
+// Checks an allreduce result in host memory against the bench's expected values; a
+// mismatch is printed by the rank that saw it. True when every element is right.
+inline bool result_is_exact(int rank, int nranks, const void* out, size_t count, DataType type, RedOp op,
+                            bool in_place) {
+  const size_t wrong = bench::count_allreduce_errors(out, count, type, op, nranks);
+  if (wrong != 0)
+    std::fprintf(stderr, "rank %d: %s %s count %zu %s: %zu wrong\n", rank, std::string(dtype_name(type)).c_str(),
+                 std::string(redop_name(op)).c_str(), count, in_place ? "in-place" : "out-of-place", wrong);
+  return wrong == 0;
 }
 
 }  // namespace sxcoll::testing
