@@ -1,6 +1,7 @@
 #include "app/bench_command.h"
 
 #include <charconv>
+#include <cstdlib>
 
 #include <fmt/core.h>
 
@@ -47,6 +48,14 @@ std::chrono::milliseconds parse_duration(const std::string& text, std::string_vi
 
 size_t parse_count(const std::string& text, std::string_view flag) { return bench::parse_size(text, flag); }
 
+int parse_int(const std::string& text, std::string_view flag) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+    throw UsageError(fmt::format("{} '{}': expected a whole number", flag, text));
+  return value;
+}
+
 bench::BenchOptions to_options(const BenchCommand& c) {
   bench::BenchOptions o;
   o.min_bytes = bench::parse_size(c.min_bytes, "-b");
@@ -80,15 +89,15 @@ bench::BenchOptions to_options(const BenchCommand& c) {
   else
     throw UsageError(fmt::format("--mem '{}': expected host or cuda", c.memory));
   o.transport.name = c.transport;
-  o.transport.sockets_per_peer = c.nsocks;
+  o.transport.sockets_per_peer = parse_int(c.nsocks, "--nsocks");
   o.transport.hca = c.hca;
-  o.transport.qps = c.qps;
-  o.transport.traffic_class = c.tc;
+  o.transport.qps = parse_int(c.qps, "--qps");
+  o.transport.traffic_class = parse_int(c.tc, "--tc");
   o.transport.service_level = c.sl;
   o.transport.gid_index = c.gid_index;
   o.transport.ib_timeout = c.ib_timeout;
   o.transport.ib_retry_count = c.ib_retry_cnt;
-  o.comm.channels = c.channels;
+  o.comm.channels = parse_int(c.channels, "--channels");
   o.comm.buffsize = bench::parse_size(c.buffsize, "--buffsize");
   o.comm.timeout = parse_duration(c.timeout, "--timeout");
   o.np = c.np;
@@ -96,6 +105,36 @@ bench::BenchOptions to_options(const BenchCommand& c) {
   o.csv_path = c.csv;
   bench::validate(o);
   return o;
+}
+
+// Fills each SXCOLL_* setting whose flag was not given from the environment. A bad value
+// is then reported under the variable's name too, since that is what the user must fix.
+bench::BenchOptions resolve_and_convert(BenchCommand& c) {
+  struct FromEnv {
+    std::string flag, setting;
+  };
+  std::vector<FromEnv> from_env;
+  for (const auto& knob : c.env_knobs) {
+    const char* value = std::getenv(knob.env.c_str());
+    if (knob.option->count() > 0 || value == nullptr || *value == '\0') continue;
+    c.*knob.value = value;
+    from_env.push_back({knob.option->get_name(), fmt::format("{}={}", knob.env, value)});
+  }
+  try {
+    return to_options(c);
+  } catch (const UsageError& e) {
+    const std::string_view what = e.what();  // "--nsocks 0: must be 1..64"
+    for (const auto& knob : from_env)
+      if (what.starts_with(knob.flag + " "))
+        throw UsageError(fmt::format("{} (set by {}){}", knob.flag, knob.setting, what.substr(knob.flag.size())));
+    throw;
+  }
+}
+
+void add_env_knob(BenchCommand& b, CLI::Option* option, std::string BenchCommand::*value, std::string env) {
+  option->capture_default_str()->description(
+      fmt::format("{} (else ${} where set)", option->get_description(), env));
+  b.env_knobs.push_back({option, value, std::move(env)});
 }
 
 }  // namespace
@@ -113,18 +152,23 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("-a,--average", b.aggregate, "Time reported: 0 rank 0, 1 average, 2 min, 3 max over ranks")->capture_default_str();
   cmd->add_option("-d,--datatype", b.dtypes, "int8,uint8,int32,int64,half,bfloat16,float,double or all")->capture_default_str();
   cmd->add_option("-o,--op", b.ops, "sum,prod,min,max,avg or all")->capture_default_str();
-  cmd->add_option("--algo", b.algorithm, "ring, tree, rd (recursive doubling, 2^k ranks) or auto (cost model per size)")->envname("SXCOLL_ALGO")->capture_default_str();
+  add_env_knob(b, cmd->add_option("--algo", b.algorithm, "ring, tree, rd (recursive doubling, 2^k ranks) or auto (cost "
+                                                         "model per size)"),
+               &BenchCommand::algorithm, "SXCOLL_ALGO");
   cmd->add_option("--engine", b.engine, "sxcoll, nccl (loaded at run time: SXCOLL_NCCL_LIBRARY or NCCL_HOME) or both "
                                         "(both tables and the ratio sxcoll/NCCL per size)")->capture_default_str();
   cmd->add_option("--mem", b.memory, "Buffers in host memory or on the GPU of each local rank (cuda: GPU i for local "
                                      "rank i)")->capture_default_str();
   cmd->add_option("--transport", b.transport, "Transport backend")->capture_default_str();
-  cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->envname("SXCOLL_NSOCKS")->capture_default_str();
+  add_env_knob(b, cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->type_name("INT"),
+               &BenchCommand::nsocks, "SXCOLL_NSOCKS");
   cmd->add_option("--hca", b.hca, "verbs: ports to use, NCCL_IB_HCA syntax (mlx5_0:1,mlx5_1:1; =exact; ^exclude); "
                                   "default every active RoCE port");
-  cmd->add_option("--qps", b.qps, "verbs: QPs per connection and rail; large writes are split over them "
-                                  "(NCCL_IB_QPS_PER_CONNECTION)")->envname("SXCOLL_QPS")->capture_default_str();
-  cmd->add_option("--tc", b.tc, "verbs: GRH traffic class of every QP (NCCL_IB_TC)")->envname("SXCOLL_TC")->capture_default_str();
+  add_env_knob(b, cmd->add_option("--qps", b.qps, "verbs: QPs per connection and rail; large writes are split over "
+                                                  "them (NCCL_IB_QPS_PER_CONNECTION)")->type_name("INT"),
+               &BenchCommand::qps, "SXCOLL_QPS");
+  add_env_knob(b, cmd->add_option("--tc", b.tc, "verbs: GRH traffic class of every QP (NCCL_IB_TC)")->type_name("INT"),
+               &BenchCommand::tc, "SXCOLL_TC");
   cmd->add_option("--sl", b.sl, "verbs: service level (NCCL_IB_SL)")->capture_default_str();
   cmd->add_option("--gid-index", b.gid_index, "verbs: GID index; -1 picks the RoCE v2 GID of the port's IPv4 "
                                               "address (NCCL_IB_GID_INDEX)")->capture_default_str();
@@ -135,8 +179,10 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
                                 "latency between every pair of ranks on every rail, sizes -b..-e");
   cmd->add_option("--p2p-threshold", b.p2p_threshold, "--p2p: flag links below this fraction of the median")
       ->capture_default_str();
-  cmd->add_option("--channels", b.channels, "Pipelines in flight (NCCL channels)")->envname("SXCOLL_CHANNELS")->capture_default_str();
-  cmd->add_option("--buffsize", b.buffsize, "Receive buffer per link and channel (NCCL_BUFFSIZE)")->envname("SXCOLL_BUFFSIZE")->capture_default_str();
+  add_env_knob(b, cmd->add_option("--channels", b.channels, "Pipelines in flight (NCCL channels)")->type_name("INT"),
+               &BenchCommand::channels, "SXCOLL_CHANNELS");
+  add_env_knob(b, cmd->add_option("--buffsize", b.buffsize, "Receive buffer per link and channel (NCCL_BUFFSIZE)"),
+               &BenchCommand::buffsize, "SXCOLL_BUFFSIZE");
   cmd->add_option("--timeout", b.timeout, "Give up after no progress for this long (30s, 500ms, 2m)")->capture_default_str();
   b.np_option = cmd->add_option("--np", b.np, "Fork this many local ranks (when no launcher started us)");
   cmd->add_option("--json", b.json, "Write results as JSON to this new file");
@@ -144,7 +190,7 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
 }
 
 int BenchCommand::run() {
-  bench::BenchOptions options = to_options(*this);
+  bench::BenchOptions options = resolve_and_convert(*this);
   bench::P2pOptions p2p_options;
   p2p_options.threshold = p2p_threshold;
   if (p2p) bench::validate(p2p_options);

@@ -95,7 +95,11 @@ TEST_F(Cli, EngineKnobsComeFromTheEnvironmentWhereNoFlagIsGiven) {
   r = run("bench --np 2 -b 1K -e 1K -n 1 -w 0 --nsocks 2", "SXCOLL_NSOCKS=3");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("tcp, 2 sockets per peer"));
-  expect_usage_error("bench", "--nsocks = many", "SXCOLL_NSOCKS=many");
+  // A bad value names the variable it came from: that is what the user has to fix.
+  expect_usage_error("bench", "--nsocks (set by SXCOLL_NSOCKS=many) 'many': expected a whole number",
+                     "SXCOLL_NSOCKS=many");
+  expect_usage_error("bench", "--channels (set by SXCOLL_CHANNELS=99) 99: must be 1..32", "SXCOLL_CHANNELS=99");
+  expect_usage_error("bench --nsocks 0", "--nsocks 0: must be 1..64", "SXCOLL_NSOCKS=3");
 }
 
 TEST_F(Cli, UnknownFlag) { expect_usage_error("bench --frobnicate", "frobnicate"); }
