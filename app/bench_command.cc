@@ -13,6 +13,7 @@
 #include "transport/bootstrap/launch_env.h"
 #include "transport/bootstrap/local_launcher.h"
 #include "transport/error.h"
+#include "transport/split.h"
 
 namespace sxcoll::app {
 
@@ -23,15 +24,10 @@ std::vector<T> parse_list(const std::string& text, std::string_view flag, Parse 
                           std::string_view choices) {
   if (text == "all") return std::vector<T>(all.begin(), all.end());
   std::vector<T> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    auto value = parse(item);
+  for (std::string_view item : split_list(text)) {
+    auto value = parse(std::string(item));
     if (!value) throw UsageError(fmt::format("{} '{}': unknown (choose from {}, or all)", flag, item, choices));
     out.push_back(*value);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   return out;
 }

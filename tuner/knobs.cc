@@ -9,6 +9,7 @@
 
 #include "bench/size_parse.h"
 #include "transport/error.h"
+#include "transport/split.h"
 
 namespace sxcoll::tune {
 
@@ -96,17 +97,6 @@ const Knob* find_knob(const std::vector<Knob>& knobs, const std::string& name) {
     if (k.engine == Engine::Sxcoll && k.name == "--" + name) return &k;
   }
   return nullptr;
-}
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t at = text.find(sep, start);
-    out.push_back(text.substr(start, at == std::string::npos ? std::string::npos : at - start));
-    if (at == std::string::npos) return out;
-    start = at + 1;
-  }
 }
 
 bool applies(const Knob& k, Fabric fabric) { return k.fabric == Fabric::Any || k.fabric == fabric; }
@@ -223,9 +213,9 @@ KnobSelection select_knobs(Engine engine, Fabric fabric, const std::string& fabr
       if (list.empty())
         throw UsageError(fmt::format("--knob {}: empty value list (expected {}=V1,V2,...)", name, name));
       chosen.values.clear();
-      for (const auto& item : split(list, ',')) {
+      for (std::string_view item : split_list(list)) {
         if (item.empty()) throw UsageError(fmt::format("--knob {}: empty value in '{}'", name, list));
-        std::string v = normalize_value(*knob, item, "--knob");
+        std::string v = normalize_value(*knob, std::string(item), "--knob");
         if (std::find(chosen.values.begin(), chosen.values.end(), v) == chosen.values.end()) chosen.values.push_back(v);
       }
     }

@@ -8,6 +8,7 @@
 
 #include "bench/size_parse.h"
 #include "transport/error.h"
+#include "transport/split.h"
 
 namespace sxcoll::tune {
 
@@ -84,14 +85,9 @@ Workload parse_sizes(const std::string& text) {
     if (lo > hi) throw UsageError(fmt::format("--sizes {}: {} is larger than {}", text, lo, hi));
     for (size_t s = lo; s <= hi && s <= (size_t{1} << 50); s *= 2) sizes.push_back(s);
   } else {
-    size_t start = 0;
-    while (true) {
-      const size_t comma = text.find(',', start);
-      const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    for (std::string_view item : split_list(text)) {
       if (item.empty()) throw UsageError(fmt::format("--sizes '{}': empty size in the list", text));
       sizes.push_back(bench::parse_size(item, "--sizes"));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
     }
     std::sort(sizes.begin(), sizes.end());
     sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());

@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "transport/error.h"
+#include "transport/split.h"
 
 namespace sxcoll::transport::verbs {
 
@@ -24,9 +25,7 @@ HcaList HcaList::parse(std::string_view text, std::string_view flag) {
       throw UsageError(fmt::format("{} '{}': no device after the prefix (expected e.g. mlx5_0:1,mlx5_1:1)", flag, original));
     return list;
   }
-  for (;;) {
-    size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
+  for (std::string_view item : split_list(text)) {
     size_t colon = item.find(':');
     Item parsed;
     parsed.device = std::string(item.substr(0, colon));
@@ -43,8 +42,6 @@ HcaList HcaList::parse(std::string_view text, std::string_view flag) {
                                      parsed.device));
     }
     list.items_.push_back(parsed);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
   }
   return list;
 }
