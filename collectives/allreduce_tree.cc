@@ -18,23 +18,16 @@ TreeLinks TreeLinks::of(const TreeNode& node) {
   return links;
 }
 
-namespace {
-
-Range chunk_range(Range slice, size_t chunk, size_t index) {
-  size_t begin = index * chunk;
-  return {slice.offset + begin, std::min(chunk, slice.count - begin)};
+Step TreeProgram::chunk_step(size_t index) const {
+  const size_t begin = index * chunk_;
+  Step step;
+  step.offset = slice_.offset + begin;
+  step.count = std::min(chunk_, slice_.count - begin);
+  return step;
 }
 
-}  // namespace
-
-TreeUpProgram::TreeUpProgram(const TreeNode& node, Range slice, size_t chunk)
-    : links_(TreeLinks::of(node)), slice_(slice), chunk_(chunk) {}
-
 Step TreeUpProgram::at(size_t index) const {
-  Range r = chunk_range(slice_, chunk_, index);
-  Step step;
-  step.offset = r.offset;
-  step.count = r.count;
+  Step step = chunk_step(index);
   step.nrecv = static_cast<uint8_t>(links_.nchildren);
   for (int c = 0; c < links_.nchildren; ++c) step.recv[static_cast<size_t>(c)] = static_cast<uint8_t>(c);
   if (links_.nchildren == 0) {
@@ -51,14 +44,8 @@ Step TreeUpProgram::at(size_t index) const {
   return step;
 }
 
-TreeDownProgram::TreeDownProgram(const TreeNode& node, Range slice, size_t chunk)
-    : links_(TreeLinks::of(node)), slice_(slice), chunk_(chunk) {}
-
 Step TreeDownProgram::at(size_t index) const {
-  Range r = chunk_range(slice_, chunk_, index);
-  Step step;
-  step.offset = r.offset;
-  step.count = r.count;
+  Step step = chunk_step(index);
   if (links_.has_parent) {
     step.nrecv = 1;
     step.recv[0] = static_cast<uint8_t>(links_.nchildren);  // the parent's in-link follows the children's

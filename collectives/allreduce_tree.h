@@ -21,28 +21,34 @@ struct TreeLinks {
   static TreeLinks of(const TreeNode& node);
 };
 
-class TreeUpProgram final : public StepProgram {
+// One chunk per step over a channel's slice; the two directions differ only in their steps.
+class TreeProgram : public StepProgram {
  public:
-  TreeUpProgram(const TreeNode& node, Range slice, size_t chunk);
+  TreeProgram(const TreeNode& node, Range slice, size_t chunk)
+      : links_(TreeLinks::of(node)), slice_(slice), chunk_(chunk) {}
   size_t size() const override { return (slice_.count + chunk_ - 1) / chunk_; }
-  Step at(size_t index) const override;
+
+ protected:
+  // A step covering chunk `index` of the slice, with no links yet.
+  Step chunk_step(size_t index) const;
+
+  TreeLinks links_;
 
  private:
-  TreeLinks links_;
   Range slice_;
   size_t chunk_;
 };
 
-class TreeDownProgram final : public StepProgram {
+class TreeUpProgram final : public TreeProgram {
  public:
-  TreeDownProgram(const TreeNode& node, Range slice, size_t chunk);
-  size_t size() const override { return (slice_.count + chunk_ - 1) / chunk_; }
+  using TreeProgram::TreeProgram;
   Step at(size_t index) const override;
+};
 
- private:
-  TreeLinks links_;
-  Range slice_;
-  size_t chunk_;
+class TreeDownProgram final : public TreeProgram {
+ public:
+  using TreeProgram::TreeProgram;
+  Step at(size_t index) const override;
 };
 
 }  // namespace sxcoll
