@@ -86,6 +86,7 @@ bench::BenchOptions to_options(const BenchCommand& c) {
     throw UsageError(fmt::format("--mem '{}': expected host or cuda", c.memory));
   o.transport.name = c.transport;
   o.transport.sockets_per_peer = parse_int(c.nsocks, "--nsocks");
+  o.transport.tcp_io = c.tcp_io;
   o.transport.hca = c.hca;
   o.transport.qps = parse_int(c.qps, "--qps");
   o.transport.traffic_class = parse_int(c.tc, "--tc");
@@ -158,6 +159,10 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("--transport", b.transport, "Transport backend")->capture_default_str();
   add_env_knob(b, cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->type_name("INT"),
                &BenchCommand::nsocks, "SXCOLL_NSOCKS");
+  add_env_knob(b, cmd->add_option("--tcp-io", b.tcp_io, "tcp: threads (a sender and a receiver thread per socket), "
+                                                        "inline (all I/O on the rank's own thread) or auto (threads "
+                                                        "where each local rank has 4 cores or more)"),
+               &BenchCommand::tcp_io, "SXCOLL_TCP_IO");
   cmd->add_option("--hca", b.hca, "verbs: ports to use, NCCL_IB_HCA syntax (mlx5_0:1,mlx5_1:1; =exact; ^exclude); "
                                   "default every active RoCE port");
   add_env_knob(b, cmd->add_option("--qps", b.qps, "verbs: QPs per connection and rail; large writes are split over "

@@ -16,7 +16,7 @@ struct BenchCommand {
 
   // The settings `sxcoll tune --engine sxcoll` exports as SXCOLL_* (nccl_env.sh): the flag
   // wins, else the variable, else the default. Kept as text: run() resolves and parses them.
-  std::string algorithm = "auto", nsocks = "1", qps = "1", tc = "0", channels = "2", buffsize = "4M";
+  std::string algorithm = "auto", nsocks = "1", tcp_io = "auto", qps = "1", tc = "0", channels = "2", buffsize = "4M";
   struct EnvKnob {
     CLI::Option* option;
     std::string BenchCommand::*value;

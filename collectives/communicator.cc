@@ -1,7 +1,5 @@
 #include "collectives/communicator.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -44,13 +42,7 @@ namespace {
 
 std::chrono::microseconds spin_budget(const CommunicatorOptions& options, const bootstrap::Bootstrap& bootstrap) {
   if (options.spin.count() >= 0) return options.spin;
-  const auto& hosts = bootstrap.hostnames();
-  const auto here = hosts[static_cast<size_t>(bootstrap.rank())];
-  const auto local_ranks = std::count(hosts.begin(), hosts.end(), here);
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  const int cores = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
-  return local_ranks <= cores ? std::chrono::microseconds(50) : std::chrono::microseconds(0);
+  return bootstrap.cores_per_local_rank() >= 1 ? std::chrono::microseconds(50) : std::chrono::microseconds(0);
 }
 
 }  // namespace

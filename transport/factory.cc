@@ -52,6 +52,8 @@ void validate(const TransportOptions& options) {
                                  fmt::join(names, ", ")));
   if (options.sockets_per_peer < 1 || options.sockets_per_peer > 64)
     throw UsageError(fmt::format("--nsocks {}: must be 1..64", options.sockets_per_peer));
+  if (options.tcp_io != "auto" && options.tcp_io != "threads" && options.tcp_io != "inline")
+    throw UsageError(fmt::format("--tcp-io '{}': expected auto, threads or inline", options.tcp_io));
   verbs::HcaList::parse(options.hca, "--hca");
   check_range(options.qps, 1, 64, "--qps");
   check_range(options.traffic_class, 0, 255, "--tc");
@@ -70,6 +72,11 @@ std::unique_ptr<Context> make_context(bootstrap::Bootstrap& bootstrap, const Tra
   if (options.name == "tcp") {
     tcp::Options tcp_options;
     tcp_options.sockets_per_peer = options.sockets_per_peer;
+    // Threads pay where a rank has cores to spare for them: with about one core per rank
+    // they only take turns with the ranks themselves (docs/PERFORMANCE.md: 2 ranks on 2
+    // cores, threads doubled the 8 B latency and nearly halved the bandwidth).
+    tcp_options.io_threads = options.tcp_io == "threads" ||
+                             (options.tcp_io == "auto" && bootstrap.cores_per_local_rank() >= 4);
     return std::make_unique<tcp::Context>(bootstrap, tcp_options);
   }
 #ifdef SXCOLL_HAVE_IBVERBS

@@ -13,6 +13,9 @@ namespace sxcoll::transport {
 struct TransportOptions {
   std::string name = "tcp";
   int sockets_per_peer = 1;  // tcp: --nsocks
+  // tcp: --tcp-io: "threads" (a sender and a receiver thread per socket), "inline" (all I/O
+  // on the caller's thread) or "auto": threads where each local rank has 4 cores or more.
+  std::string tcp_io = "auto";
   // verbs (NCCL's variable in brackets):
   std::string hca;          // --hca: ports to use, NCCL_IB_HCA syntax; empty: every active RoCE port
   int qps = 1;              // --qps: QPs per connection and rail (NCCL_IB_QPS_PER_CONNECTION)

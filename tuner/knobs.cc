@@ -37,8 +37,9 @@ Knob bytes(std::string name, Engine engine, std::vector<std::string> env, std::s
 }
 
 Knob choice(std::string name, Engine engine, std::vector<std::string> env, std::string def,
-            std::vector<std::string> values, std::vector<std::string> choices, std::string what) {
-  Knob k{std::move(name), engine, Fabric::Any, std::move(env), std::move(def), std::move(values)};
+            std::vector<std::string> values, std::vector<std::string> choices, std::string what,
+            Fabric fabric = Fabric::Any) {
+  Knob k{std::move(name), engine, fabric, std::move(env), std::move(def), std::move(values)};
   k.kind = ValueKind::Choice;
   k.choices = std::move(choices);
   k.what = std::move(what);
@@ -73,6 +74,10 @@ std::vector<Knob> make_table() {
       integer("--qps", S, R, {"SXCOLL_QPS"}, "1", {"2", "4", "8"}, 1, 64,
               "verbs: QPs per connection and rail (NCCL_IB_QPS_PER_CONNECTION)"),
       integer("--nsocks", S, T, {"SXCOLL_NSOCKS"}, "1", {"2", "4", "8"}, 1, 64, "tcp: sockets per peer"),
+      choice("--tcp-io", S, {"SXCOLL_TCP_IO"}, "auto", {"threads", "inline"}, {"auto", "threads", "inline"},
+             "tcp: a sender and a receiver thread per socket, or all I/O on the rank's thread (auto: threads "
+             "from 4 cores per local rank)",
+             T),
       bytes("--buffsize", S, {"SXCOLL_BUFFSIZE"}, "4194304", {"1048576", "2097152", "8388608", "16777216"}, 32768, 8,
             "receive buffer per link and channel (NCCL_BUFFSIZE)"),
       integer("--channels", S, Fabric::Any, {"SXCOLL_CHANNELS"}, "2", {"1", "4", "8"}, 1, 32,

@@ -85,6 +85,16 @@ TEST_F(Cli, GpuBuffersWithoutAGpu) {
   if (sxcoll::gpu::probe_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
   expect_usage_error("bench --np 2 --mem cuda", "--mem cuda: ");
 }
+TEST_F(Cli, TcpIoModeIsChosenAndNamedInTheHeader) {
+  Result r = run("bench --np 2 -b 1K -e 1K -n 1 -w 0 --tcp-io threads --nsocks 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("tcp, 2 sockets per peer, a sender and a receiver thread per socket"));
+  r = run("bench --np 2 -b 1K -e 1K -n 1 -w 0", "SXCOLL_TCP_IO=inline");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("tcp, 1 socket per peer, I/O on the caller's thread"));
+  expect_usage_error("bench --tcp-io many", "--tcp-io 'many': expected auto, threads or inline");
+}
+
 TEST_F(Cli, EngineKnobsComeFromTheEnvironmentWhereNoFlagIsGiven) {
   // What a sourced nccl_env.sh of `sxcoll tune --engine sxcoll` sets.
   Result r = run("bench --np 2 -b 1K -e 1K -n 1 -w 0", "SXCOLL_NSOCKS=3 SXCOLL_BUFFSIZE=2M SXCOLL_CHANNELS=3");

@@ -17,14 +17,17 @@ struct Case {
   int nranks;
   Algorithm algorithm;
   int sockets;
+  const char* tcp_io;  // the streams driven by the rank's thread (inline) or their own threads
 };
 
 void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.nranks << " ranks, " << algorithm_name(c.algorithm) << ", " << c.sockets << " socket(s) per peer";
+  *os << c.nranks << " ranks, " << algorithm_name(c.algorithm) << ", " << c.sockets << " socket(s) per peer, "
+      << c.tcp_io << " I/O";
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  return fmt::format("n{}_{}_socks{}", info.param.nranks, algorithm_name(info.param.algorithm), info.param.sockets);
+  return fmt::format("n{}_{}_socks{}_{}", info.param.nranks, algorithm_name(info.param.algorithm), info.param.sockets,
+                     info.param.tcp_io);
 }
 
 class AllreduceMatrix : public ::testing::TestWithParam<Case> {};
@@ -62,20 +65,25 @@ TEST_P(AllreduceMatrix, EveryTypeOpCountAndPlacementIsExact) {
   comm.timeout = std::chrono::seconds(60);
   transport::TransportOptions transport;
   transport.sockets_per_peer = c.sockets;
+  transport.tcp_io = c.tcp_io;
   int code = testing::run_ranks(c.nranks, [&](testing::RankEnv& env) { return check_all(env, c.algorithm); }, comm,
                                 transport);
   EXPECT_EQ(code, 0) << "see the ranks' messages above";
 }
 
-INSTANTIATE_TEST_SUITE_P(WorldSizes, AllreduceMatrix,
-                         ::testing::Values(Case{1, Algorithm::Ring, 1}, Case{2, Algorithm::Ring, 1},
-                                           Case{2, Algorithm::Tree, 2}, Case{3, Algorithm::Ring, 2},
-                                           Case{3, Algorithm::Tree, 1}, Case{4, Algorithm::Ring, 1},
-                                           Case{4, Algorithm::Tree, 1}, Case{5, Algorithm::Ring, 1},
-                                           Case{5, Algorithm::Tree, 2}, Case{8, Algorithm::Ring, 1},
-                                           Case{8, Algorithm::Tree, 1}, Case{2, Algorithm::RecursiveDoubling, 1},
-                                           Case{4, Algorithm::RecursiveDoubling, 2},
-                                           Case{8, Algorithm::RecursiveDoubling, 1}),
+// Each I/O mode with one and several sockets, odd and even world sizes, every algorithm.
+constexpr const char* kInline = "inline";
+constexpr const char* kThreads = "threads";
+INSTANTIATE_TEST_SUITE_P(
+    WorldSizes, AllreduceMatrix,
+    ::testing::Values(Case{1, Algorithm::Ring, 1, kInline}, Case{2, Algorithm::Ring, 1, kInline},
+                      Case{2, Algorithm::Tree, 2, kThreads}, Case{3, Algorithm::Ring, 2, kInline},
+                      Case{3, Algorithm::Tree, 1, kThreads}, Case{4, Algorithm::Ring, 1, kThreads},
+                      Case{4, Algorithm::Tree, 1, kInline}, Case{5, Algorithm::Ring, 1, kInline},
+                      Case{5, Algorithm::Tree, 2, kThreads}, Case{8, Algorithm::Ring, 1, kInline},
+                      Case{8, Algorithm::Tree, 1, kInline}, Case{2, Algorithm::RecursiveDoubling, 1, kThreads},
+                      Case{4, Algorithm::RecursiveDoubling, 2, kInline},
+                      Case{8, Algorithm::RecursiveDoubling, 1, kThreads}),
                          case_name);
 
 // Plans persist across calls and algorithms: switching back and forth must keep every

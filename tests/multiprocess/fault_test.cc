@@ -29,13 +29,14 @@ std::string read_file(const fs::path& p) {
   return s.str();
 }
 
-class KilledRank : public ::testing::TestWithParam<int> {};
+// The victim, and how the TCP streams are driven (both ways must see the loss).
+class KilledRank : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
 
 TEST_P(KilledRank, EverySurvivorFailsNamingTheLostRank) {
-  const int victim = GetParam();
+  const auto [victim, tcp_io] = GetParam();
   const int nranks = 4;
   const auto deadline = std::chrono::seconds(20);
-  fs::path dir = fs::temp_directory_path() / fmt::format("sxcoll-fault-{}-{}", ::getpid(), victim);
+  fs::path dir = fs::temp_directory_path() / fmt::format("sxcoll-fault-{}-{}-{}", ::getpid(), victim, tcp_io);
   fs::create_directories(dir);
 
   auto start = std::chrono::steady_clock::now();
@@ -43,7 +44,9 @@ TEST_P(KilledRank, EverySurvivorFailsNamingTheLostRank) {
       nranks,
       [&](const bootstrap::LaunchInfo& info) {
         bootstrap::Bootstrap boot(info, deadline);
-        auto context = transport::make_context(boot, {});
+        transport::TransportOptions transport;
+        transport.tcp_io = tcp_io;
+        auto context = transport::make_context(boot, transport);
         CommunicatorOptions options;
         options.timeout = deadline;
         Communicator comm(boot, *context, options);
@@ -85,9 +88,15 @@ TEST_P(KilledRank, EverySurvivorFailsNamingTheLostRank) {
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Victims, KilledRank, ::testing::Values(2, 0), [](const auto& param_info) {
-  return param_info.param == 0 ? std::string("StoreHost") : fmt::format("Rank{}", param_info.param);
-});
+std::string victim_name(const ::testing::TestParamInfo<std::tuple<int, const char*>>& info) {
+  const int victim = std::get<0>(info.param);
+  return fmt::format("{}_{}", victim == 0 ? std::string("StoreHost") : fmt::format("Rank{}", victim),
+                     std::get<1>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(Victims, KilledRank,
+                         ::testing::Combine(::testing::Values(2, 0), ::testing::Values("inline", "threads")),
+                         victim_name);
 
 TEST(Rendezvous, MissingRanksAreNamedAtTheDeadline) {
   bootstrap::LaunchInfo info;

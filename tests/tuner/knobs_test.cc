@@ -29,7 +29,7 @@ TEST(Knobs, TheTableHoldsBothEnginesInImportanceOrder) {
                                       "NCCL_BUFFSIZE", "NCCL_MIN/MAX_NCHANNELS", "NCCL_IB_SPLIT_DATA_ON_QPS",
                                       "NCCL_IB_TC", "NCCL_ALGO", "NCCL_PROTO"}));
   EXPECT_EQ(names(knobs_of(Engine::Sxcoll)),
-            (std::vector<std::string>{"--qps", "--nsocks", "--buffsize", "--channels", "--tc", "--algo"}));
+            (std::vector<std::string>{"--qps", "--nsocks", "--tcp-io", "--buffsize", "--channels", "--tc", "--algo"}));
   for (const auto& k : knob_table()) {
     EXPECT_FALSE(k.values.empty()) << k.name;
     EXPECT_FALSE(k.env.empty()) << k.name;
@@ -51,7 +51,8 @@ TEST(Knobs, IbKnobsAreSkippedOnASocketFabricAndTheReasonSaysSo) {
   auto rdma = select_knobs(Engine::Nccl, Fabric::Rdma, "NCCL uses IB verbs", {});
   EXPECT_EQ(rdma.skipped.size(), 2u);  // the socket knobs
   auto tcp = select_knobs(Engine::Sxcoll, Fabric::Socket, "--transport tcp", {});
-  EXPECT_EQ(names(tcp.searched), (std::vector<std::string>{"--nsocks", "--buffsize", "--channels", "--algo"}));
+  EXPECT_EQ(names(tcp.searched),
+            (std::vector<std::string>{"--nsocks", "--tcp-io", "--buffsize", "--channels", "--algo"}));
 }
 
 TEST(Knobs, RequestsSelectKnobsAndReplaceValues) {
@@ -59,7 +60,7 @@ TEST(Knobs, RequestsSelectKnobsAndReplaceValues) {
   ASSERT_EQ(names(sel.searched), (std::vector<std::string>{"--buffsize", "--algo"}));  // the table's order
   EXPECT_EQ(sel.searched[0].values, (std::vector<std::string>{"8388608", "1048576"}));
   EXPECT_EQ(sel.searched[1].values, (std::vector<std::string>{"ring", "tree"}));
-  EXPECT_EQ(sel.skipped.size(), 4u);
+  EXPECT_EQ(sel.skipped.size(), 5u);
   auto nccl = select_knobs(Engine::Nccl, Fabric::Socket, "", {"NCCL_MAX_NCHANNELS=2,4", "NCCL_ALGO=tree"});
   EXPECT_EQ(nccl.searched[0].name, "NCCL_MIN/MAX_NCHANNELS");
   EXPECT_EQ(nccl.searched[0].env, (std::vector<std::string>{"NCCL_MIN_NCHANNELS", "NCCL_MAX_NCHANNELS"}));

@@ -1,6 +1,9 @@
 #include "transport/bootstrap/bootstrap.h"
 
+#include <sched.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -56,6 +59,15 @@ Bootstrap::Bootstrap(const LaunchInfo& info, std::chrono::milliseconds timeout) 
     throw UsageError(fmt::format("rank {}: {} (timeout {} ms)", info.rank, e.what(), timeout.count()));
   }
   hostnames_ = allgather(this_hostname());
+}
+
+double Bootstrap::cores_per_local_rank() const {
+  const auto& here = hostnames_[static_cast<size_t>(rank())];
+  const auto local_ranks = std::count(hostnames_.begin(), hostnames_.end(), here);
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const int cores = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+  return static_cast<double>(cores) / static_cast<double>(std::max<std::ptrdiff_t>(local_ranks, 1));
 }
 
 Bootstrap::~Bootstrap() {

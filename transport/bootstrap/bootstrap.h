@@ -28,6 +28,9 @@ class Bootstrap {
   std::chrono::milliseconds timeout() const { return timeout_; }
   // Every rank's hostname, by rank.
   const std::vector<std::string>& hostnames() const { return hostnames_; }
+  // The cores this process may run on, shared by the ranks on this host (by hostname):
+  // below 1, ranks outnumber cores.
+  double cores_per_local_rank() const;
   // The address peers reach this rank on (the interface towards rank 0).
   std::string reachable_host() const { return client_->local_host(); }
 

@@ -1,5 +1,7 @@
 #include "transport/tcp/context.h"
 
+#include <sys/epoll.h>
+
 #include <algorithm>
 #include <functional>
 
@@ -18,13 +20,18 @@ uint64_t token_hash(const bootstrap::Bootstrap& b) { return std::hash<std::strin
 Context::Context(bootstrap::Bootstrap& bootstrap, const Options& options)
     : bootstrap_(bootstrap), options_(options) {
   listener_ = net::listen_tcp(bootstrap_.reachable_host(), 0);
+  if (!options_.io_threads) {
+    epoll_ = net::Fd(::epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll_.valid()) throw RunError(fmt::format("rank {}: tcp: epoll_create: {}", rank(), errno_text(errno)));
+  }
 }
 
 // The pairs' threads post events and look regions up here: they go first.
 Context::~Context() { pairs_.clear(); }
 
 std::string Context::describe() const {
-  return fmt::format("tcp, {} socket{} per peer", options_.sockets_per_peer, options_.sockets_per_peer > 1 ? "s" : "");
+  return fmt::format("tcp, {} socket{} per peer, {}", options_.sockets_per_peer, options_.sockets_per_peer > 1 ? "s" : "",
+                     options_.io_threads ? "a sender and a receiver thread per socket" : "I/O on the caller's thread");
 }
 
 void Context::connect(const std::vector<int>& peers) {
@@ -69,7 +76,28 @@ void Context::connect(const std::vector<int>& peers) {
     }
     fresh[peer][hello.stream] = std::move(fd);
   }
-  for (auto& [peer, fds] : fresh) pairs_[peer] = std::make_unique<Pair>(*this, peer, std::move(fds));
+  for (auto& [peer, fds] : fresh) {
+    auto pair = std::make_unique<Pair>(*this, peer, std::move(fds));
+    if (!options_.io_threads) {
+      for (size_t s = 0; s < pair->stream_count(); ++s) {
+        tags_.push_back(std::make_unique<StreamTag>(StreamTag{pair.get(), s}));
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.ptr = tags_.back().get();
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, pair->stream_fd(s), &ev) != 0)
+          throw RunError(fmt::format("rank {}: tcp: epoll_ctl: {}", rank(), errno_text(errno)));
+      }
+    }
+    pairs_[peer] = std::move(pair);
+  }
+}
+
+void Context::want_writable(Pair& pair, size_t s, bool on) {
+  auto tag = std::find_if(tags_.begin(), tags_.end(), [&](const auto& t) { return t->pair == &pair && t->stream == s; });
+  epoll_event ev{};
+  ev.events = EPOLLIN | (on ? EPOLLOUT : 0u);
+  ev.data.ptr = tag->get();
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, pair.stream_fd(s), &ev);
 }
 
 transport::Pair& Context::pair(int peer) {
@@ -118,10 +146,20 @@ void Context::post_event(Event event) {
 }
 
 void Context::progress(std::vector<Completion>& out, int timeout_ms) {
+  if (!completed_.empty()) timeout_ms = 0;
+  if (options_.io_threads)
+    progress_threaded(timeout_ms);
+  else
+    progress_inline(timeout_ms);
+  out.insert(out.end(), completed_.begin(), completed_.end());
+  completed_.clear();
+}
+
+void Context::progress_threaded(int timeout_ms) {
   batch_.clear();
-  if (event_count_.load(std::memory_order_acquire) > 0 || (timeout_ms > 0 && completed_.empty())) {
+  if (event_count_.load(std::memory_order_acquire) > 0 || timeout_ms > 0) {
     std::unique_lock lock(events_mutex_);
-    if (events_.empty() && completed_.empty() && timeout_ms > 0)
+    if (events_.empty() && timeout_ms > 0)
       events_ready_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return !events_.empty(); });
     batch_.swap(events_);
     event_count_.store(0, std::memory_order_release);
@@ -133,8 +171,17 @@ void Context::progress(std::vector<Completion>& out, int timeout_ms) {
       case Event::Kind::Failed: throw PeerError(e.pair->peer(), e.cause);
     }
   }
-  out.insert(out.end(), completed_.begin(), completed_.end());
-  completed_.clear();
+}
+
+void Context::progress_inline(int timeout_ms) {
+  epoll_event events[64];
+  const int n = ::epoll_wait(epoll_.get(), events, 64, timeout_ms);
+  if (n < 0 && errno != EINTR) throw RunError(fmt::format("rank {}: tcp: epoll_wait: {}", rank(), errno_text(errno)));
+  for (int i = 0; i < n; ++i) {
+    const auto* tag = static_cast<StreamTag*>(events[i].data.ptr);
+    if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) tag->pair->on_readable(tag->stream);
+    if (events[i].events & EPOLLOUT) tag->pair->on_writable(tag->stream);
+  }
 }
 
 }  // namespace sxcoll::transport::tcp

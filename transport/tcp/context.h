@@ -18,6 +18,9 @@ namespace sxcoll::transport::tcp {
 struct Options {
   int sockets_per_peer = 1;           // --nsocks: NCCL_NSOCKS_PERTHREAD's analogue
   size_t min_stripe_bytes = 256 << 10;  // smaller writes go whole on one socket
+  // --tcp-io: a sender and a receiver thread per socket (true), or all I/O on the caller's
+  // thread in progress() (false). See pair.h.
+  bool io_threads = false;
 };
 
 class Context final : public transport::Context {
@@ -50,11 +53,20 @@ class Context final : public transport::Context {
   void count_sent(uint64_t bytes) { bytes_sent_.fetch_add(bytes, std::memory_order_relaxed); }
   void count_received(uint64_t bytes) { bytes_received_.fetch_add(bytes, std::memory_order_relaxed); }
   void complete(const Completion& c) { completed_.push_back(c); }
+  // Without threads: whether epoll should report stream `s` of `pair` writable.
+  void want_writable(Pair& pair, size_t s, bool on);
 
  private:
   bootstrap::Bootstrap& bootstrap_;
   Options options_;
   net::Fd listener_;
+  net::Fd epoll_;  // without threads: every stream of every pair
+  // epoll hands back one of these per stream: which pair, which stream.
+  struct StreamTag {
+    Pair* pair;
+    size_t stream;
+  };
+  std::vector<std::unique_ptr<StreamTag>> tags_;
 
   mutable std::mutex regions_mutex_;  // the receivers look regions up
   std::vector<std::shared_ptr<MemoryRegion>> regions_;  // index = id - 1
@@ -65,6 +77,8 @@ class Context final : public transport::Context {
   std::vector<Event> events_;
   std::atomic<size_t> event_count_{0};  // lets an idle poll skip the lock
   std::vector<Event> batch_;
+  void progress_threaded(int timeout_ms);
+  void progress_inline(int timeout_ms);
 
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<uint64_t> bytes_received_{0};

@@ -1,9 +1,7 @@
 #include "transport/tcp/pair.h"
 
+#include <poll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-
-#include <cerrno>
 
 #include <fmt/core.h>
 
@@ -14,65 +12,16 @@ namespace sxcoll::transport::tcp {
 
 namespace {
 
-// Writes up to this size are sent by the caller's thread when their stream is idle.
+// Threaded: writes up to this size are sent by the caller's thread when their stream is
+// idle; a hand-over to the sender thread would cost a wake-up, the larger part of a small
+// message's latency.
 constexpr size_t kInlineBytes = 64 << 10;
-
-// Sends all of iov (blocking); false with errno on failure.
-bool send_all(int fd, iovec* iov, int n) {
-  while (n > 0) {
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(n);
-    ssize_t rc = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-    if (rc < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    auto left = static_cast<size_t>(rc);
-    while (n > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --n;
-    }
-    if (n > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
-  }
-  return true;
-}
-
-// Receives exactly `len` bytes (blocking). 0 when the peer closed first, -1 with errno on
-// failure, 1 when done.
-int recv_all(int fd, char* p, size_t len) {
-  while (len > 0) {
-    ssize_t rc = ::recv(fd, p, len, 0);
-    if (rc == 0) return 0;
-    if (rc < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += rc;
-    len -= static_cast<size_t>(rc);
-  }
-  return 1;
-}
-
-// The cause of a recv_all() that did not finish.
-std::string receive_failure(int rc) {
-  return rc == 0 ? std::string("closed by the peer (its process exited or crashed)")
-                 : fmt::format("receive failed: {}", errno_text(errno));
-}
 
 }  // namespace
 
 Pair::Pair(Context& context, int peer, std::vector<net::Fd> fds) : context_(context), peer_(peer) {
-  for (auto& fd : fds) {
-    net::set_blocking(fd.get());
-    auto stream = std::make_unique<Stream>();
-    stream->fd = std::move(fd);
-    streams_.push_back(std::move(stream));
-  }
+  for (auto& fd : fds) streams_.push_back(std::make_unique<Stream>(std::move(fd)));
+  if (!threaded()) return;
   for (size_t s = 0; s < streams_.size(); ++s) {
     streams_[s]->sender = std::thread([this, s] { send_loop(s); });
     streams_[s]->receiver = std::thread([this, s] { receive_loop(s); });
@@ -87,14 +36,16 @@ Pair::~Pair() {
       st->closing = true;
     }
     st->wake.notify_one();
-    // Wakes a thread blocked in send() or recv() on it.
-    ::shutdown(st->fd.get(), SHUT_RDWR);
+    // Wakes a thread waiting in poll() on it.
+    ::shutdown(st->fd(), SHUT_RDWR);
   }
   for (auto& st : streams_) {
-    st->sender.join();
-    st->receiver.join();
+    if (st->sender.joinable()) st->sender.join();
+    if (st->receiver.joinable()) st->receiver.join();
   }
 }
+
+bool Pair::threaded() const { return context_.options().io_threads; }
 
 std::string Pair::failure(size_t s, const std::string& cause) const {
   return fmt::format("rank {}: tcp: connection with rank {} (socket {} of {}): {}", context_.rank(), peer_, s,
@@ -126,81 +77,101 @@ void Pair::post(const char* payload, size_t len, const RemoteRegion& dst, size_t
     size_t begin = stripe ? (len * i / nstripes) & ~size_t{4095} : 0;
     size_t end = stripe ? (i + 1 == nstripes ? len : (len * (i + 1) / nstripes) & ~size_t{4095}) : len;
     size_t s = stripe ? i : (next_stream_++ % nstreams);
-    StripeHeader h{kStripeMagic, imm, dst.id, nstripes, id, dst_offset + begin, end - begin};
-    Stream& st = *streams_[s];
-    const char* bytes = payload ? payload + begin : nullptr;
-    {
-      std::lock_guard lock(st.mutex);
-      // A small write on an idle stream goes out at once from this thread: a hand-over
-      // to the sender thread would cost a wake-up, the larger part of a small message's
-      // latency. Stripes of a large write never do: they are what the threads are for.
-      // The lock keeps the stream's order (the sender waits on it).
-      if (st.sendq.empty() && len <= kInlineBytes) {
-        iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(bytes), h.length}};
-        if (!send_all(st.fd.get(), iov, h.length > 0 ? 2 : 1))
-          throw PeerError(peer_, failure(s, fmt::format("send failed: {}", errno_text(errno))));
-        context_.count_sent(sizeof h + h.length);
-        stripe_sent(h);
-        continue;
-      }
-      st.sendq.emplace_back(h, bytes);
+    OutStripe op{StripeHeader{kStripeMagic, imm, dst.id, nstripes, id, dst_offset + begin, end - begin},
+                 payload ? payload + begin : nullptr};
+    if (threaded()) {
+      queue_threaded(s, op, len);
+      continue;
     }
-    st.wake.notify_one();
+    Stream& st = *streams_[s];
+    st.sendq.push_back(op);
+    if (st.sendq.size() == 1) flush(s);
+  }
+}
+
+void Pair::queue_threaded(size_t s, const OutStripe& op, size_t len) {
+  Stream& st = *streams_[s];
+  {
+    std::lock_guard lock(st.mutex);
+    // A small whole write on an idle stream goes out at once from this thread. Stripes of
+    // a large write never do: they are what the threads are for. The lock keeps the
+    // stream's order (the sender thread takes it before it looks at the queue).
+    if (st.sendq.empty() && len <= kInlineBytes) {
+      OutStripe now = op;
+      try {
+        while (!st.send(now, context_)) st.wait_for(POLLOUT);
+      } catch (const StreamFailure& e) {
+        throw PeerError(peer_, failure(s, e.what()));
+      }
+      stripe_sent(now.header);
+      return;
+    }
+    st.sendq.push_back(op);
+  }
+  st.wake.notify_one();
+}
+
+void Pair::flush(size_t s) {
+  Stream& st = *streams_[s];
+  try {
+    while (!st.sendq.empty() && st.send(st.sendq.front(), context_)) {
+      const StripeHeader done = st.sendq.front().header;
+      st.sendq.pop_front();
+      stripe_sent(done);
+    }
+  } catch (const StreamFailure& e) {
+    throw PeerError(peer_, failure(s, e.what()));
+  }
+  const bool want = !st.sendq.empty();
+  if (want != st.waiting_for_out) {
+    st.waiting_for_out = want;
+    context_.want_writable(*this, s, want);
+  }
+}
+
+void Pair::on_writable(size_t s) { flush(s); }
+
+void Pair::on_readable(size_t s) {
+  try {
+    while (auto h = streams_[s]->receive(context_)) stripe_arrived(*h);
+  } catch (const StreamFailure& e) {
+    throw PeerError(peer_, failure(s, e.what()));
   }
 }
 
 void Pair::send_loop(size_t s) {
   Stream& st = *streams_[s];
-  for (;;) {
-    std::pair<StripeHeader, const char*> op;
-    {
-      std::unique_lock lock(st.mutex);
-      st.wake.wait(lock, [&] { return st.closing || !st.sendq.empty(); });
-      if (st.closing) return;
-      op = st.sendq.front();
+  try {
+    for (;;) {
+      OutStripe* op = nullptr;
+      {
+        std::unique_lock lock(st.mutex);
+        st.wake.wait(lock, [&] { return st.closing || !st.sendq.empty(); });
+        if (st.closing) return;
+        op = &st.sendq.front();
+      }
+      while (!st.send(*op, context_)) st.wait_for(POLLOUT);
+      const StripeHeader done = op->header;
+      {
+        std::lock_guard lock(st.mutex);
+        st.sendq.pop_front();
+      }
+      context_.post_event(Context::Event{Context::Event::Kind::Sent, this, done, {}});
     }
-    iovec iov[2] = {{&op.first, sizeof(StripeHeader)}, {const_cast<char*>(op.second), op.first.length}};
-    if (!send_all(st.fd.get(), iov, op.first.length > 0 ? 2 : 1)) {
-      report_failure(s, fmt::format("send failed: {}", errno_text(errno)));
-      return;
-    }
-    context_.count_sent(sizeof(StripeHeader) + op.first.length);
-    {
-      std::lock_guard lock(st.mutex);
-      st.sendq.pop_front();
-    }
-    context_.post_event(Context::Event{Context::Event::Kind::Sent, this, op.first, {}});
+  } catch (const StreamFailure& e) {
+    report_failure(s, e.what());
   }
 }
 
 void Pair::receive_loop(size_t s) {
   Stream& st = *streams_[s];
-  for (;;) {
-    StripeHeader h{};
-    int rc = recv_all(st.fd.get(), reinterpret_cast<char*>(&h), sizeof h);
-    if (rc <= 0) {
-      report_failure(s, receive_failure(rc));
-      return;
+  try {
+    for (;;) {
+      st.wait_for(POLLIN);
+      while (auto h = st.receive(context_)) context_.post_event(Context::Event{Context::Event::Kind::Arrived, this, *h, {}});
     }
-    if (h.magic != kStripeMagic) {
-      report_failure(s, "stream out of sync (bad stripe header)");
-      return;
-    }
-    if (h.length > 0) {
-      char* dest = context_.destination(h.region_id, h.offset, h.length);
-      if (dest == nullptr) {
-        report_failure(s, fmt::format("peer wrote {} bytes at offset {} of region {}, outside any registered region",
-                                      h.length, h.offset, h.region_id));
-        return;
-      }
-      rc = recv_all(st.fd.get(), dest, h.length);
-      if (rc <= 0) {
-        report_failure(s, receive_failure(rc));
-        return;
-      }
-    }
-    context_.count_received(sizeof(StripeHeader) + h.length);
-    context_.post_event(Context::Event{Context::Event::Kind::Arrived, this, h, {}});
+  } catch (const StreamFailure& e) {
+    report_failure(s, e.what());
   }
 }
 

@@ -1,20 +1,22 @@
 // A TCP connection to one peer: several sockets ("streams"), writes striped over them.
 //
-// Each stream has a sender thread and a receiver thread doing blocking I/O, so that the
-// copies between user memory and the kernel's socket buffers, which bound TCP's
-// bandwidth, run on as many cores as there are streams and directions. The threads hand
-// finished stripes to the context; all accounting stays on the caller's thread.
+// Two ways to drive the streams, chosen per context (tcp::Options::io_threads):
+// - on the caller's thread: non-blocking sockets polled by the context's epoll loop in
+//   progress(), as MPI's TCP transport does; the right choice where ranks have about one
+//   core each, since every other thread would take a core a rank needs;
+// - with threads: a sender and a receiver thread per stream, so that the copies between
+//   user memory and the kernel's socket buffers, which bound TCP's bandwidth, run on as
+//   many cores as there are streams and directions. The threads hand finished stripes to
+//   the context; all accounting stays on the caller's thread.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "transport/socket.h"
+#include "transport/tcp/stream.h"
 #include "transport/tcp/wire.h"
 #include "transport/transport.h"
 
@@ -25,7 +27,7 @@ class Context;
 class Pair final : public transport::Pair {
  public:
   Pair(Context& context, int peer, std::vector<net::Fd> streams);
-  // Shuts the sockets down and joins the threads.
+  // Shuts the sockets down and joins the threads, if any.
   ~Pair() override;
   Pair(const Pair&) = delete;
   Pair& operator=(const Pair&) = delete;
@@ -35,21 +37,17 @@ class Pair final : public transport::Pair {
              uint32_t imm, uint64_t cookie) override;
   void notify(uint32_t imm, uint64_t cookie) override;
 
-  // On the caller's thread, from Context::progress(): a stripe of ours left, or one of the
-  // peer's landed. Turn into completions once every stripe of a write is through.
+  size_t stream_count() const { return streams_.size(); }
+  int stream_fd(size_t s) const { return streams_[s]->fd(); }
+
+  // On the caller's thread. Threaded: a stripe of ours left, or one of the peer's landed.
   void stripe_sent(const StripeHeader& h);
   void stripe_arrived(const StripeHeader& h);
+  // On the caller's thread, without threads: epoll found stream `s` ready.
+  void on_readable(size_t s);
+  void on_writable(size_t s);
 
  private:
-  struct Stream {
-    net::Fd fd;
-    std::mutex mutex;
-    std::condition_variable wake;
-    std::deque<std::pair<StripeHeader, const char*>> sendq;  // header, payload
-    bool closing = false;
-    std::thread sender;
-    std::thread receiver;
-  };
   struct PendingWrite {
     uint32_t stripes_left;
     uint64_t cookie;
@@ -59,7 +57,11 @@ class Pair final : public transport::Pair {
     uint64_t bytes;
   };
 
+  bool threaded() const;
   void post(const char* payload, size_t len, const RemoteRegion& dst, size_t dst_offset, uint32_t imm, uint64_t cookie);
+  void queue_threaded(size_t s, const OutStripe& op, size_t len);
+  // Without threads: sends from stream `s`'s queue until it is empty or the socket full.
+  void flush(size_t s);
   void send_loop(size_t s);
   void receive_loop(size_t s);
   // "rank 0: tcp: connection with rank 1 (socket 0 of 2): <cause>".
