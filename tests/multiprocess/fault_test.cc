@@ -1,6 +1,7 @@
 // Failures in a distributed run: a rank killed mid-collective is named by every survivor,
-// well inside the deadline; a rank that never arrives fails the rendezvous by name; a
-// stray process of another run is refused.
+// well inside the deadline; a rank stopped mid-collective (alive, silent) makes the others
+// fail at their deadline naming what they wait for, in both TCP I/O modes; a rank that
+// never arrives fails the rendezvous by name; a stray process of another run is refused.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -97,6 +98,58 @@ std::string victim_name(const ::testing::TestParamInfo<std::tuple<int, const cha
 INSTANTIATE_TEST_SUITE_P(Victims, KilledRank,
                          ::testing::Combine(::testing::Values(2, 0), ::testing::Values("inline", "threads")),
                          victim_name);
+
+// A stopped rank keeps its sockets open: nothing breaks, nothing arrives. Every other rank
+// must give up at its deadline and say what it was waiting for; nobody may hang in a send.
+class StoppedRank : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(StoppedRank, TheOthersFailAtTheirDeadlineNamingWhatTheyWaitFor) {
+  const char* tcp_io = GetParam();
+  const int nranks = 3, victim = 1;
+  const auto timeout = std::chrono::seconds(2);
+  fs::path dir = fs::temp_directory_path() / fmt::format("sxcoll-stopped-{}-{}", ::getpid(), tcp_io);
+  fs::create_directories(dir);
+
+  auto start = std::chrono::steady_clock::now();
+  int code = bootstrap::launch_local(
+      nranks,
+      [&](const bootstrap::LaunchInfo& info) {
+        bootstrap::Bootstrap boot(info, std::chrono::seconds(20));
+        transport::TransportOptions transport;
+        transport.tcp_io = tcp_io;
+        auto context = transport::make_context(boot, transport);
+        CommunicatorOptions options;
+        options.timeout = timeout;
+        Communicator comm(boot, *context, options);
+        std::vector<float> data(size_t{16} << 20, 1.0f);  // 64 MiB: more than the sockets hold
+        try {
+          for (int i = 0; i < 100000; ++i) {
+            if (i == 1 && info.rank == victim) ::raise(SIGSTOP);
+            comm.allreduce(data.data(), data.data(), data.size(), DataType::Float32, RedOp::Sum, Algorithm::Ring);
+          }
+        } catch (const std::exception& e) {
+          std::ofstream(dir / fmt::format("rank{}.txt", info.rank)) << e.what();
+          return 1;
+        }
+        return 0;
+      },
+      std::chrono::seconds(1));  // then the launcher kills the stopped rank
+  auto elapsed = std::chrono::steady_clock::now() - start;
+
+  EXPECT_NE(code, 0);
+  EXPECT_LT(elapsed, std::chrono::seconds(15)) << "the others must fail at their 2 s deadline";
+  for (int rank = 0; rank < nranks; ++rank) {
+    if (rank == victim) continue;
+    fs::path report = dir / fmt::format("rank{}.txt", rank);
+    ASSERT_TRUE(fs::exists(report)) << "rank " << rank << " did not report a failure";
+    std::string message = read_file(report);
+    EXPECT_THAT(message, HasSubstr(fmt::format("rank {}: allreduce (ring): no progress for 2000 ms, waiting for", rank)));
+  }
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(TcpIo, StoppedRank, ::testing::Values("inline", "threads"),
+                         [](const ::testing::TestParamInfo<const char*>& mode) { return std::string(mode.param); });
 
 TEST(Rendezvous, MissingRanksAreNamedAtTheDeadline) {
   bootstrap::LaunchInfo info;

@@ -95,18 +95,23 @@ void Pair::queue_threaded(size_t s, const OutStripe& op, size_t len) {
     std::lock_guard lock(st.mutex);
     // A small whole write on an idle stream goes out at once from this thread. Stripes of
     // a large write never do: they are what the threads are for. The lock keeps the
-    // stream's order (the sender thread takes it before it looks at the queue).
+    // stream's order (the sender thread takes it before it looks at the queue). What the
+    // socket does not take now is left to the sender thread: this thread never waits on a
+    // peer that has stopped reading.
     if (st.sendq.empty() && len <= kInlineBytes) {
       OutStripe now = op;
       try {
-        while (!st.send(now, context_)) st.wait_for(POLLOUT);
+        if (st.send(now, context_)) {
+          stripe_sent(now.header);
+          return;
+        }
       } catch (const StreamFailure& e) {
         throw PeerError(peer_, failure(s, e.what()));
       }
-      stripe_sent(now.header);
-      return;
+      st.sendq.push_back(now);
+    } else {
+      st.sendq.push_back(op);
     }
-    st.sendq.push_back(op);
   }
   st.wake.notify_one();
 }
