@@ -64,7 +64,7 @@ bool Engine::try_advance(Machine& m, const CollectiveCall& call, Blocked& blocke
                                  "were all ranks started with the same options?)",
                                  context_.rank(), call.name, link.peer, link.window.ready_bytes(), ch.id, bytes));
   }
-  StepQueue& q = call.queue ? *call.queue : host_queue_;
+  StepQueue& q = queue_of(call);
   if (st.nrecv > 0) {
     const char* first = ch.in[st.recv[0]].slot_data();
     if (st.with_input)
@@ -178,7 +178,7 @@ std::string Engine::describe(const Blocked& b, const CollectiveCall& call) const
 void Engine::drive(std::vector<Machine>& machines, const CollectiveCall& call) {
   auto last_progress = Clock::now();
   Blocked blocked;
-  StepQueue& queue = call.queue ? *call.queue : host_queue_;
+  StepQueue& queue = queue_of(call);
   for (;;) {
     bool advanced = post_finished(queue);
     bool all_done = true;

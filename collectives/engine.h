@@ -107,6 +107,8 @@ class Engine {
   std::vector<transport::Completion> completions_;
   std::deque<PendingStep> pending_;
   HostStepQueue host_queue_;
+  // Where a call's reductions and copies go: its own queue (GPU buffers), else inline.
+  StepQueue& queue_of(const CollectiveCall& call) { return call.queue ? *call.queue : host_queue_; }
 };
 
 }  // namespace sxcoll
