@@ -1,6 +1,5 @@
 #include "transport/tcp/pair.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <fmt/core.h>
@@ -36,7 +35,7 @@ Pair::~Pair() {
       st->closing = true;
     }
     st->wake.notify_one();
-    // Wakes a thread waiting in poll() on it.
+    // Wakes a thread blocked in send() or recv() on it.
     ::shutdown(st->fd(), SHUT_RDWR);
   }
   for (auto& st : streams_) {
@@ -101,7 +100,7 @@ void Pair::queue_threaded(size_t s, const OutStripe& op, size_t len) {
     if (st.sendq.empty() && len <= kInlineBytes) {
       OutStripe now = op;
       try {
-        if (st.send(now, context_)) {
+        if (st.send(now, context_, Io::NoWait)) {
           stripe_sent(now.header);
           return;
         }
@@ -119,7 +118,7 @@ void Pair::queue_threaded(size_t s, const OutStripe& op, size_t len) {
 void Pair::flush(size_t s) {
   Stream& st = *streams_[s];
   try {
-    while (!st.sendq.empty() && st.send(st.sendq.front(), context_)) {
+    while (!st.sendq.empty() && st.send(st.sendq.front(), context_, Io::NoWait)) {
       const StripeHeader done = st.sendq.front().header;
       st.sendq.pop_front();
       stripe_sent(done);
@@ -138,7 +137,7 @@ void Pair::on_writable(size_t s) { flush(s); }
 
 void Pair::on_readable(size_t s) {
   try {
-    while (auto h = streams_[s]->receive(context_)) stripe_arrived(*h);
+    while (auto h = streams_[s]->receive(context_, Io::NoWait)) stripe_arrived(*h);
   } catch (const StreamFailure& e) {
     throw PeerError(peer_, failure(s, e.what()));
   }
@@ -155,7 +154,7 @@ void Pair::send_loop(size_t s) {
         if (st.closing) return;
         op = &st.sendq.front();
       }
-      while (!st.send(*op, context_)) st.wait_for(POLLOUT);
+      st.send(*op, context_, Io::Wait);
       const StripeHeader done = op->header;
       {
         std::lock_guard lock(st.mutex);
@@ -172,8 +171,8 @@ void Pair::receive_loop(size_t s) {
   Stream& st = *streams_[s];
   try {
     for (;;) {
-      st.wait_for(POLLIN);
-      while (auto h = st.receive(context_)) context_.post_event(Context::Event{Context::Event::Kind::Arrived, this, *h, {}});
+      if (const auto h = st.receive(context_, Io::Wait))
+        context_.post_event(Context::Event{Context::Event::Kind::Arrived, this, *h, {}});
     }
   } catch (const StreamFailure& e) {
     report_failure(s, e.what());

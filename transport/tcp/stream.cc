@@ -1,6 +1,5 @@
 #include "transport/tcp/stream.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -13,9 +12,15 @@
 
 namespace sxcoll::transport::tcp {
 
-Stream::Stream(net::Fd fd) : fd_(std::move(fd)) { net::set_nonblocking(fd_.get()); }
+namespace {
 
-bool Stream::send(OutStripe& op, Context& context) {
+int no_wait_flag(Io io) { return io == Io::NoWait ? MSG_DONTWAIT : 0; }
+
+}  // namespace
+
+Stream::Stream(net::Fd fd) : fd_(std::move(fd)) { net::set_blocking(fd_.get()); }
+
+bool Stream::send(OutStripe& op, Context& context, Io io) {
   const size_t total = sizeof(StripeHeader) + op.header.length;
   while (op.sent < total) {
     iovec iov[2];
@@ -30,7 +35,7 @@ bool Stream::send(OutStripe& op, Context& context) {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(n);
-    const ssize_t rc = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t rc = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | no_wait_flag(io));
     if (rc < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
@@ -42,7 +47,7 @@ bool Stream::send(OutStripe& op, Context& context) {
   return true;
 }
 
-std::optional<StripeHeader> Stream::receive(Context& context) {
+std::optional<StripeHeader> Stream::receive(Context& context, Io io) {
   for (;;) {
     const bool in_header = in_header_got_ < sizeof(StripeHeader);
     if (!in_header && in_got_ == in_header_.length) {
@@ -53,7 +58,7 @@ std::optional<StripeHeader> Stream::receive(Context& context) {
     }
     char* into = in_header ? reinterpret_cast<char*>(&in_header_) + in_header_got_ : in_dest_ + in_got_;
     const size_t want = in_header ? sizeof(StripeHeader) - in_header_got_ : in_header_.length - in_got_;
-    const ssize_t rc = ::recv(fd_.get(), into, want, MSG_DONTWAIT);
+    const ssize_t rc = ::recv(fd_.get(), into, want, no_wait_flag(io));
     if (rc == 0) throw StreamFailure("closed by the peer (its process exited or crashed)");
     if (rc < 0) {
       if (errno == EINTR) continue;
@@ -76,13 +81,6 @@ std::optional<StripeHeader> Stream::receive(Context& context) {
         throw StreamFailure(fmt::format("peer wrote {} bytes at offset {} of region {}, outside any registered region",
                                         h.length, h.offset, h.region_id));
     }
-  }
-}
-
-void Stream::wait_for(short events) const {
-  pollfd p{fd_.get(), events, 0};
-  // POLLHUP/POLLERR wake it too: the next send or receive then says what broke.
-  while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
   }
 }
 

@@ -1,7 +1,8 @@
 // One socket of a pair: the stripes queued to go out, how far the one in flight has got,
-// and how far the one coming in has got. Non-blocking I/O only: whoever drives the stream
-// (the context's epoll loop on the caller's thread, or the stream's own sender and
-// receiver threads) waits for the socket and calls again.
+// and how far the one coming in has got. Its sender and receiver (the context's epoll loop
+// on the caller's thread, or the stream's own threads) call send() and receive(); each call
+// either waits on the socket (`Io::Wait`: a thread of its own, blocking I/O, one system
+// call per wake-up) or returns when the socket is full or empty (`Io::NoWait`).
 #pragma once
 
 #include <condition_variable>
@@ -32,19 +33,20 @@ struct OutStripe {
   size_t sent = 0;      // of sizeof(header) + header.length
 };
 
+enum class Io { Wait, NoWait };
+
 class Stream {
  public:
+  // The socket is left blocking: NoWait calls say so per call (MSG_DONTWAIT).
   explicit Stream(net::Fd fd);
   int fd() const { return fd_.get(); }
 
-  // Sends what is left of `op` until it is all out (true) or the socket is full (false).
-  bool send(OutStripe& op, Context& context);
-  // Receives until one stripe is complete (its header) or the socket has nothing more
-  // (nullopt). The bytes land where the context says the header's region is.
-  std::optional<StripeHeader> receive(Context& context);
-
-  // Blocks until the socket is ready for `events` (POLLIN, POLLOUT), or broken.
-  void wait_for(short events) const;
+  // Sends what is left of `op` until it is all out (true) or, NoWait, the socket is full
+  // (false).
+  bool send(OutStripe& op, Context& context, Io io);
+  // Receives until one stripe is complete (its header) or, NoWait, the socket has nothing
+  // more (nullopt). The bytes land where the context says the header's region is.
+  std::optional<StripeHeader> receive(Context& context, Io io);
 
   // The send queue. Threaded pairs share it between the caller (who appends) and the
   // sender thread (who alone works on the front and pops it), under `mutex`; the front's
