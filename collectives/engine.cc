@@ -1,5 +1,6 @@
 #include "collectives/engine.h"
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -193,7 +194,17 @@ void Engine::drive(std::vector<Machine>& machines, const CollectiveCall& call) {
     // Work on the GPU finishes without telling the transport: poll while there is some.
     const bool in_spin = Clock::now() - last_progress < spin_;
     const bool spinning = advanced || !pending_.empty() || in_spin;
-    context_.progress(completions_, spinning ? 0 : kIdleSliceMs);
+    // An idle wait ends at the deadline, not up to a slice after it: ranks that stall
+    // together then time out together, before one sees another's exit as a lost peer.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_ - (Clock::now() - last_progress));
+    const int idle_ms = static_cast<int>(std::clamp<long long>(left.count() + 1, 0, kIdleSliceMs));
+    try {
+      context_.progress(completions_, spinning ? 0 : idle_ms);
+    } catch (const PeerError&) {
+      // A peer that gave up at its own deadline closes its sockets: past ours, ours is the cause.
+      if (Clock::now() - last_progress > timeout_) throw no_progress(blocked, call);
+      throw;
+    }
     for (const auto& c : completions_) handle(c);
     if (advanced || !completions_.empty()) {
       last_progress = Clock::now();
@@ -202,10 +213,13 @@ void Engine::drive(std::vector<Machine>& machines, const CollectiveCall& call) {
     if (in_spin) continue;
     if (auto reason = bootstrap_.poll_abort())
       throw RunError(fmt::format("rank {}: {} aborted: {}", context_.rank(), call.name, *reason));
-    if (Clock::now() - last_progress > timeout_)
-      throw RunError(fmt::format("rank {}: {}: no progress for {} ms, {}", context_.rank(), call.name, timeout_.count(),
-                                 describe(blocked, call)));
+    if (Clock::now() - last_progress > timeout_) throw no_progress(blocked, call);
   }
+}
+
+RunError Engine::no_progress(const Blocked& blocked, const CollectiveCall& call) const {
+  return RunError(fmt::format("rank {}: {}: no progress for {} ms, {}", context_.rank(), call.name, timeout_.count(),
+                              describe(blocked, call)));
 }
 
 void Engine::run(std::vector<Machine>& machines, const CollectiveCall& call) {

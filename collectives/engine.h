@@ -14,6 +14,7 @@
 #include "collectives/step.h"
 #include "collectives/step_queue.h"
 #include "transport/bootstrap/bootstrap.h"
+#include "transport/error.h"
 #include "transport/transport.h"
 
 namespace sxcoll {
@@ -94,6 +95,8 @@ class Engine {
   // Posts the writes and credits of the steps whose work finished, in step order.
   bool post_finished(StepQueue& queue);
   void drive(std::vector<Machine>& machines, const CollectiveCall& call);
+  // "rank 0: allreduce (ring): no progress for 30000 ms, waiting for data from rank 1 (...)".
+  RunError no_progress(const Blocked& blocked, const CollectiveCall& call) const;
   std::string describe(const Blocked& b, const CollectiveCall& call) const;
 
   transport::Context& context_;

@@ -18,6 +18,10 @@
 
 namespace sxcoll::transport {
 
+// Sent completions of one pair may come in any order (TCP's threads report a striped write
+// when its last socket is done, a small write sent by the caller at once): match by cookie.
+// Arrived completions may come out of order too (writes striped over several sockets or
+// QPs): the engine places each by the sequence number in its immediate.
 struct Completion {
   enum class Type : uint8_t {
     Sent,     // a write (or notify) of ours finished: its source may be reused

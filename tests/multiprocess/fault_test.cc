@@ -129,11 +129,12 @@ TEST_P(StoppedRank, TheOthersFailAtTheirDeadlineNamingWhatTheyWaitFor) {
           }
         } catch (const std::exception& e) {
           std::ofstream(dir / fmt::format("rank{}.txt", info.rank)) << e.what();
+          boot.abort(e.what());
           return 1;
         }
         return 0;
       },
-      std::chrono::seconds(1));  // then the launcher kills the stopped rank
+      std::chrono::seconds(3));  // then the launcher kills the stopped rank
   auto elapsed = std::chrono::steady_clock::now() - start;
 
   EXPECT_NE(code, 0);
@@ -142,8 +143,11 @@ TEST_P(StoppedRank, TheOthersFailAtTheirDeadlineNamingWhatTheyWaitFor) {
     if (rank == victim) continue;
     fs::path report = dir / fmt::format("rank{}.txt", rank);
     ASSERT_TRUE(fs::exists(report)) << "rank " << rank << " did not report a failure";
+    // The first to reach its deadline says so; another may first see that one leave, and
+    // then names the cause the first published.
     std::string message = read_file(report);
-    EXPECT_THAT(message, HasSubstr(fmt::format("rank {}: allreduce (ring): no progress for 2000 ms, waiting for", rank)));
+    EXPECT_THAT(message, ::testing::StartsWith(fmt::format("rank {}: allreduce (ring)", rank)));
+    EXPECT_THAT(message, HasSubstr(": no progress for 2000 ms, waiting for"));
   }
   fs::remove_all(dir);
 }

@@ -79,6 +79,7 @@ void Context::connect(const std::vector<int>& peers) {
   for (auto& [peer, fds] : fresh) {
     auto pair = std::make_unique<Pair>(*this, peer, std::move(fds));
     if (!options_.io_threads) {
+      first_tag_[pair.get()] = tags_.size();
       for (size_t s = 0; s < pair->stream_count(); ++s) {
         tags_.push_back(std::make_unique<StreamTag>(StreamTag{pair.get(), s}));
         epoll_event ev{};
@@ -93,11 +94,12 @@ void Context::connect(const std::vector<int>& peers) {
 }
 
 void Context::want_writable(Pair& pair, size_t s, bool on) {
-  auto tag = std::find_if(tags_.begin(), tags_.end(), [&](const auto& t) { return t->pair == &pair && t->stream == s; });
   epoll_event ev{};
   ev.events = EPOLLIN | (on ? EPOLLOUT : 0u);
-  ev.data.ptr = tag->get();
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, pair.stream_fd(s), &ev);
+  ev.data.ptr = tags_[first_tag_.at(&pair) + s].get();
+  // Unseen, a failure here would leave a send queue that never drains until the deadline.
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, pair.stream_fd(s), &ev) != 0)
+    throw RunError(fmt::format("rank {}: tcp: epoll_ctl for rank {}: {}", rank(), pair.peer(), errno_text(errno)));
 }
 
 transport::Pair& Context::pair(int peer) {
@@ -146,7 +148,7 @@ void Context::post_event(Event event) {
 }
 
 void Context::progress(std::vector<Completion>& out, int timeout_ms) {
-  if (!completed_.empty()) timeout_ms = 0;
+  if (!completed_.empty() || timeout_ms < 0) timeout_ms = 0;
   if (options_.io_threads)
     progress_threaded(timeout_ms);
   else
@@ -164,6 +166,7 @@ void Context::progress_threaded(int timeout_ms) {
     batch_.swap(events_);
     event_count_.store(0, std::memory_order_release);
   }
+  // A failure ends the batch: the run is over for this rank, what follows it no longer counts.
   for (const Event& e : batch_) {
     switch (e.kind) {
       case Event::Kind::Sent: e.pair->stripe_sent(e.header); break;

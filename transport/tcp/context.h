@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,7 @@ class Context final : public transport::Context {
     size_t stream;
   };
   std::vector<std::unique_ptr<StreamTag>> tags_;
+  std::unordered_map<const Pair*, size_t> first_tag_;  // a pair's streams' tags follow each other
 
   mutable std::mutex regions_mutex_;  // the receivers look regions up
   std::vector<std::shared_ptr<MemoryRegion>> regions_;  // index = id - 1

@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <system_error>
+
 #include <fmt/core.h>
 
 #include "transport/error.h"
@@ -21,13 +23,21 @@ constexpr size_t kInlineBytes = 64 << 10;
 Pair::Pair(Context& context, int peer, std::vector<net::Fd> fds) : context_(context), peer_(peer) {
   for (auto& fd : fds) streams_.push_back(std::make_unique<Stream>(std::move(fd)));
   if (!threaded()) return;
-  for (size_t s = 0; s < streams_.size(); ++s) {
-    streams_[s]->sender = std::thread([this, s] { send_loop(s); });
-    streams_[s]->receiver = std::thread([this, s] { receive_loop(s); });
+  try {
+    for (size_t s = 0; s < streams_.size(); ++s) {
+      streams_[s]->sender = std::thread([this, s] { send_loop(s); });
+      streams_[s]->receiver = std::thread([this, s] { receive_loop(s); });
+    }
+  } catch (const std::system_error& e) {
+    stop();  // the threads already started, before this object is abandoned
+    throw RunError(fmt::format("rank {}: tcp: cannot start the I/O threads for rank {}: {}", context_.rank(), peer_,
+                               e.what()));
   }
 }
 
-Pair::~Pair() {
+Pair::~Pair() { stop(); }
+
+void Pair::stop() {
   shutting_down_ = true;
   for (auto& st : streams_) {
     {
@@ -154,7 +164,7 @@ void Pair::send_loop(size_t s) {
         if (st.closing) return;
         op = &st.sendq.front();
       }
-      st.send(*op, context_, Io::Wait);
+      if (!st.send(*op, context_, Io::Wait)) throw StreamFailure("send returned before the stripe was out");
       const StripeHeader done = op->header;
       {
         std::lock_guard lock(st.mutex);

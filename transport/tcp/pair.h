@@ -58,6 +58,8 @@ class Pair final : public transport::Pair {
   };
 
   bool threaded() const;
+  // Shuts the sockets down and joins the threads.
+  void stop();
   void post(const char* payload, size_t len, const RemoteRegion& dst, size_t dst_offset, uint32_t imm, uint64_t cookie);
   void queue_threaded(size_t s, const OutStripe& op, size_t len);
   // Without threads: sends from stream `s`'s queue until it is empty or the socket full.

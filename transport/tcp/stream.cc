@@ -74,6 +74,8 @@ std::optional<StripeHeader> Stream::receive(Context& context, Io io) {
     if (in_header_got_ < sizeof(StripeHeader)) continue;
     const StripeHeader& h = in_header_;
     if (h.magic != kStripeMagic) throw StreamFailure("stream out of sync (bad stripe header)");
+    if (h.nstripes < 1 || h.nstripes > kMaxStripes)
+      throw StreamFailure(fmt::format("stream out of sync (a write in {} stripes)", h.nstripes));
     in_dest_ = nullptr;
     if (h.length > 0) {
       in_dest_ = context.destination(h.region_id, h.offset, h.length);

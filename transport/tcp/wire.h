@@ -6,6 +6,7 @@
 namespace sxcoll::transport::tcp {
 
 inline constexpr uint32_t kStripeMagic = 0x5358434cu;  // "SXCL"
+inline constexpr uint32_t kMaxStripes = 64;            // --nsocks' limit: one stripe per socket
 
 struct StripeHeader {
   uint32_t magic;
