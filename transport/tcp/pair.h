@@ -1,13 +1,13 @@
 // A TCP connection to one peer: several sockets ("streams"), writes striped over them.
 //
 // Two ways to drive the streams, chosen per context (tcp::Options::io_threads):
-// - on the caller's thread: non-blocking sockets polled by the context's epoll loop in
-//   progress(), as MPI's TCP transport does; the right choice where ranks have about one
-//   core each, since every other thread would take a core a rank needs;
-// - with threads: a sender and a receiver thread per stream, so that the copies between
-//   user memory and the kernel's socket buffers, which bound TCP's bandwidth, run on as
-//   many cores as there are streams and directions. The threads hand finished stripes to
-//   the context; all accounting stays on the caller's thread.
+// - on the caller's thread: the sockets polled by the context's epoll loop in progress(),
+//   every send and receive non-blocking, as MPI's TCP transport does; the right choice where
+//   ranks have about one core each, since every other thread would take a core a rank needs;
+// - with threads: a sender and a receiver thread per stream, blocking in send and recv, so
+//   that the copies between user memory and the kernel's socket buffers, which bound TCP's
+//   bandwidth, run on as many cores as there are streams and directions. The threads hand
+//   finished stripes to the context; all accounting stays on the caller's thread.
 #pragma once
 
 #include <atomic>
