@@ -158,11 +158,19 @@ class LinkTester {
     return std::stod(all[static_cast<size_t>(rank)]);
   }
 
-  double one_way(int from, int to, size_t size, uint64_t& wrong) {
+  struct Round {
+    int me;
+    uint64_t warmup, iters;
+  };
+  // Every measurement starts with all ranks in step and the counters at zero.
+  Round begin_round() {
     boot_.barrier();
     reset();
-    const int me = boot_.rank();
-    const uint64_t warmup = static_cast<uint64_t>(o_.warmup_iters), iters = static_cast<uint64_t>(o_.iters);
+    return {boot_.rank(), static_cast<uint64_t>(o_.warmup_iters), static_cast<uint64_t>(o_.iters)};
+  }
+
+  double one_way(int from, int to, size_t size, uint64_t& wrong) {
+    const auto [me, warmup, iters] = begin_round();
     double seconds = 0;
     if (me == from) {
       stream(to, size, warmup, 0);
@@ -177,10 +185,7 @@ class LinkTester {
   }
 
   double both_ways(int a, int b, size_t size, uint64_t& wrong) {
-    boot_.barrier();
-    reset();
-    const int me = boot_.rank();
-    const uint64_t warmup = static_cast<uint64_t>(o_.warmup_iters), iters = static_cast<uint64_t>(o_.iters);
+    const auto [me, warmup, iters] = begin_round();
     double seconds = 0;
     if (me == a || me == b) {
       const int peer = me == a ? b : a;
@@ -196,10 +201,7 @@ class LinkTester {
   }
 
   double latency(int a, int b, size_t size) {
-    boot_.barrier();
-    reset();
-    const int me = boot_.rank();
-    const uint64_t warmup = static_cast<uint64_t>(o_.warmup_iters), iters = static_cast<uint64_t>(o_.iters);
+    const auto [me, warmup, iters] = begin_round();
     double seconds = 0;
     if (me == a || me == b) {
       const int peer = me == a ? b : a;
