@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include "bench/duration_parse.h"
 #include "bench/harness.h"
 #include "bench/options.h"
 #include "bench/p2p.h"
@@ -30,16 +31,6 @@ std::vector<T> parse_list(const std::string& text, std::string_view flag, Parse 
     out.push_back(*value);
   }
   return out;
-}
-
-std::chrono::milliseconds parse_duration(const std::string& text, std::string_view flag) {
-  double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  std::string unit(end, text.data() + text.size());
-  double scale = unit.empty() || unit == "s" ? 1000 : unit == "ms" ? 1 : unit == "m" ? 60000 : -1;
-  if (ec != std::errc() || scale < 0 || value <= 0)
-    throw UsageError(fmt::format("{} '{}': expected a positive duration such as 30, 30s, 500ms, 2m", flag, text));
-  return std::chrono::milliseconds(static_cast<long long>(value * scale));
 }
 
 size_t parse_count(const std::string& text, std::string_view flag) { return bench::parse_size(text, flag); }
@@ -96,7 +87,7 @@ bench::BenchOptions to_options(const BenchCommand& c) {
   o.transport.ib_retry_count = c.ib_retry_cnt;
   o.comm.channels = parse_int(c.channels, "--channels");
   o.comm.buffsize = bench::parse_size(c.buffsize, "--buffsize");
-  o.comm.timeout = parse_duration(c.timeout, "--timeout");
+  o.comm.timeout = bench::parse_duration(c.timeout, "--timeout");
   o.np = c.np;
   o.json_path = c.json;
   o.csv_path = c.csv;

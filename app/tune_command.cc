@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include "bench/duration_parse.h"
 #include "transport/error.h"
 #include "tuner/knobs.h"
 #include "tuner/tuner.h"
@@ -104,8 +105,8 @@ int TuneCommand::run() {
   if (command->get_option("--sizes")->count() > 0 && sizes.empty()) throw UsageError("--sizes '': no size given");
   o.workload = workload;
   o.knobs = knobs;
-  o.budget = tune::parse_duration(budget, "--budget");
-  o.trial_timeout = tune::parse_duration(trial_timeout, "--trial-timeout");
+  o.budget = bench::parse_duration(budget, "--budget");
+  o.trial_timeout = bench::parse_duration(trial_timeout, "--trial-timeout");
   o.search.repeats = repeats;
   o.search.confidence = confidence;
   o.search.min_gain = parse_percent(min_gain, "--min-gain");

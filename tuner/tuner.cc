@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -96,20 +95,6 @@ nlohmann::json knobs_json(const SearchResult& result) {
 }
 
 }  // namespace
-
-std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag) {
-  double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  const std::string unit(end, text.data() + text.size());
-  const double scale = unit.empty() || unit == "s" ? 1000
-                       : unit == "ms"              ? 1
-                       : unit == "m"               ? 60000
-                       : unit == "h"               ? 3600000
-                                                   : -1;
-  if (ec != std::errc() || scale < 0 || !(value > 0) || value * scale < 1)
-    throw UsageError(fmt::format("{} '{}': expected a positive duration such as 20m, 90s, 1h", flag, text));
-  return std::chrono::milliseconds(static_cast<long long>(value * scale));
-}
 
 Tuner::Tuner(TuneOptions options) : options_(std::move(options)) {
   auto& o = options_;

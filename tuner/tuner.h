@@ -68,7 +68,4 @@ class Tuner {
   std::vector<std::string> replaced_env_;                        // fixed facts set differently in our environment
 };
 
-// "20m", "90s", "1h", "500ms", "40" (seconds); UsageError naming `flag` unless positive.
-std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag);
-
 }  // namespace sxcoll::tune
