@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -30,6 +31,44 @@ std::string read_file(const fs::path& p) {
   return s.str();
 }
 
+// Ranks that allreduce 64 MiB (each call lasts a while, more than the sockets hold) in a
+// loop until one fails; `before_call(rank, i)` injects the fault. A failing rank writes its
+// message to DIR/rankN.txt and publishes it, as the bench does. Returns the launcher's code.
+struct RingUntilFailure {
+  int nranks;
+  const char* tcp_io;
+  std::chrono::milliseconds comm_timeout;
+  std::chrono::milliseconds grace;  // the launcher kills stragglers this long after a failure
+  fs::path dir;
+};
+
+int run_ring_until_failure(const RingUntilFailure& r, const std::function<void(int rank, int call)>& before_call) {
+  return bootstrap::launch_local(
+      r.nranks,
+      [&](const bootstrap::LaunchInfo& info) {
+        bootstrap::Bootstrap boot(info, std::chrono::seconds(20));
+        transport::TransportOptions transport;
+        transport.tcp_io = r.tcp_io;
+        auto context = transport::make_context(boot, transport);
+        CommunicatorOptions options;
+        options.timeout = r.comm_timeout;
+        Communicator comm(boot, *context, options);
+        std::vector<float> data(size_t{16} << 20, 1.0f);
+        try {
+          for (int i = 0; i < 100000; ++i) {
+            before_call(info.rank, i);
+            comm.allreduce(data.data(), data.data(), data.size(), DataType::Float32, RedOp::Sum, Algorithm::Ring);
+          }
+        } catch (const std::exception& e) {
+          std::ofstream(r.dir / fmt::format("rank{}.txt", info.rank)) << e.what();
+          boot.abort(e.what());
+          return 1;
+        }
+        return 0;
+      },
+      r.grace);
+}
+
 // The victim, and how the TCP streams are driven (both ways must see the loss).
 class KilledRank : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
 
@@ -41,36 +80,16 @@ TEST_P(KilledRank, EverySurvivorFailsNamingTheLostRank) {
   fs::create_directories(dir);
 
   auto start = std::chrono::steady_clock::now();
-  int code = bootstrap::launch_local(
-      nranks,
-      [&](const bootstrap::LaunchInfo& info) {
-        bootstrap::Bootstrap boot(info, deadline);
-        transport::TransportOptions transport;
-        transport.tcp_io = tcp_io;
-        auto context = transport::make_context(boot, transport);
-        CommunicatorOptions options;
-        options.timeout = deadline;
-        Communicator comm(boot, *context, options);
-        std::vector<float> data(size_t{16} << 20, 1.0f);  // 64 MiB: each allreduce lasts a while
-        try {
-          for (int i = 0; i < 100000; ++i) {
-            comm.allreduce(data.data(), data.data(), data.size(), DataType::Float32, RedOp::Sum, Algorithm::Ring);
-            // Killed 50 ms after the first allreduce: mid-collective (the loop is nothing else), however slow the start.
-            if (i == 0 && info.rank == victim) {
-              std::thread([] {
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                ::raise(SIGKILL);
-              }).detach();
-            }
-          }
-        } catch (const std::exception& e) {
-          std::ofstream(dir / fmt::format("rank{}.txt", info.rank)) << e.what();
-          boot.abort(e.what());
-          return 1;
-        }
-        return 0;
-      },
-      deadline + std::chrono::seconds(5));
+  int code = run_ring_until_failure({nranks, tcp_io, deadline, deadline + std::chrono::seconds(5), dir},
+                                    [victim = victim](int rank, int call) {
+                                      // Killed 50 ms into the second allreduce: mid-collective (the loop is
+                                      // nothing else), however slow the start.
+                                      if (call != 1 || rank != victim) return;
+                                      std::thread([] {
+                                        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                                        ::raise(SIGKILL);
+                                      }).detach();
+                                    });
   auto elapsed = std::chrono::steady_clock::now() - start;
 
   EXPECT_NE(code, 0);
@@ -111,30 +130,10 @@ TEST_P(StoppedRank, TheOthersFailAtTheirDeadlineNamingWhatTheyWaitFor) {
   fs::create_directories(dir);
 
   auto start = std::chrono::steady_clock::now();
-  int code = bootstrap::launch_local(
-      nranks,
-      [&](const bootstrap::LaunchInfo& info) {
-        bootstrap::Bootstrap boot(info, std::chrono::seconds(20));
-        transport::TransportOptions transport;
-        transport.tcp_io = tcp_io;
-        auto context = transport::make_context(boot, transport);
-        CommunicatorOptions options;
-        options.timeout = timeout;
-        Communicator comm(boot, *context, options);
-        std::vector<float> data(size_t{16} << 20, 1.0f);  // 64 MiB: more than the sockets hold
-        try {
-          for (int i = 0; i < 100000; ++i) {
-            if (i == 1 && info.rank == victim) ::raise(SIGSTOP);
-            comm.allreduce(data.data(), data.data(), data.size(), DataType::Float32, RedOp::Sum, Algorithm::Ring);
-          }
-        } catch (const std::exception& e) {
-          std::ofstream(dir / fmt::format("rank{}.txt", info.rank)) << e.what();
-          boot.abort(e.what());
-          return 1;
-        }
-        return 0;
-      },
-      std::chrono::seconds(3));  // then the launcher kills the stopped rank
+  // The launcher kills the stopped rank 3 s after the first failure.
+  int code = run_ring_until_failure({nranks, tcp_io, timeout, std::chrono::seconds(3), dir}, [](int rank, int call) {
+    if (call == 1 && rank == victim) ::raise(SIGSTOP);
+  });
   auto elapsed = std::chrono::steady_clock::now() - start;
 
   EXPECT_NE(code, 0);
