@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collectives/gpu.h"
+#include "tests/support/shell_run.h"
 #include "transport/socket.h"
 
 namespace {
@@ -21,18 +22,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using Result = sxcoll::testing::ShellResult;
+using sxcoll::testing::slurp;
 
 class Cli : public ::testing::Test {
  protected:
@@ -44,10 +35,10 @@ class Cli : public ::testing::Test {
 
   // Runs sxcoll with `args` (shell words) and optional environment assignments.
   Result run(const std::string& args, const std::string& env = "") {
-    std::string cmd = fmt::format("env -u SXCOLL_RANK -u OMPI_COMM_WORLD_RANK -u SLURM_PROCID -u PMI_RANK -u RANK {} {} {} >{} 2>{}",
-                                  env, SXCOLL_BINARY, args, (dir_ / "out").string(), (dir_ / "err").string());
-    int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_ / "out"), slurp(dir_ / "err")};
+    return sxcoll::testing::run_shell(
+        fmt::format("env -u SXCOLL_RANK -u OMPI_COMM_WORLD_RANK -u SLURM_PROCID -u PMI_RANK -u RANK {} {} {}", env,
+                    SXCOLL_BINARY, args),
+        dir_);
   }
 
   // Bad input: exit 2, one line on stderr that mentions `needle`, nothing on stdout.

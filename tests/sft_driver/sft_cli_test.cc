@@ -14,21 +14,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/shell_run.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Result = sxcoll::testing::ShellResult;
+using sxcoll::testing::slurp;
 
 std::string temp_dir(const std::string& name) {
   auto p = fs::temp_directory_path() / ("sft_cli_" + std::to_string(::getpid()) + "_" + name);
@@ -37,11 +30,7 @@ std::string temp_dir(const std::string& name) {
   return p.string();
 }
 
-Result sh(const std::string& line, const std::string& dir) {
-  const std::string cmd = "cd " + dir + " && (" + line + ") >" + dir + "/out.txt 2>" + dir + "/err.txt";
-  int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir + "/out.txt"), slurp(dir + "/err.txt")};
-}
+Result sh(const std::string& line, const std::string& dir) { return sxcoll::testing::run_shell(line, dir); }
 
 std::string sxcoll() { return SXCOLL_BINARY; }
 
@@ -62,12 +51,12 @@ TEST(SftCli, BadInputIsOneLineAndExitTwo) {
   };
   for (const auto& [flags, message] : cases) {
     auto r = sh(sxcoll() + " sft --dry-run " + flags, d);
-    EXPECT_EQ(r.rc, 2) << flags;
+    EXPECT_EQ(r.code, 2) << flags;
     EXPECT_EQ(r.err, message) << flags;
     EXPECT_EQ(r.out, "") << flags;
   }
   auto r = sh(sxcoll() + " sft --resume nowhere", d);
-  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "sxcoll: nowhere: not a sweep folder of sxcoll sft (no sweep.json)\n");
   EXPECT_FALSE(fs::exists(d + "/results"));
 }
@@ -78,7 +67,7 @@ TEST(SftCli, DryRunPrintsTheSlurmStepsAndSkipsExcludedHosts) {
       {"name":"gpu-a03","address":"10.0.0.13","gpus":8},{"name":"gpu-b07","address":"10.0.0.17","gpus":8,"exclude":"half speed"}]})");
   write(d + "/nccl_env.sh", "export NCCL_IB_HCA=mlx5_0:1,mlx5_1:1\n");
   auto r = sh(sxcoll() + " sft --dry-run --launcher slurm --hosts hosts.json --nccl-env nccl_env.sh", d);
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("# host gpu-b07 (10.0.0.17, 8 GPUs): excluded — half speed\n"), std::string::npos) << r.out;
   const std::string src = SXCOLL_SOURCE_DIR;
   EXPECT_NE(r.out.find("NCCL_IB_HCA=mlx5_0:1,mlx5_1:1 PYTHONPATH=" + src + "/sft_driver/worker PYTHONUNBUFFERED=1 "
@@ -153,7 +142,7 @@ TEST(SftCli, TinyCpuSweepKilledResumedAndReported) {
 
   // 2. Resume: the finished run is skipped, the interrupted one runs again as attempt 2.
   auto r = sh(sxcoll() + " sft --resume " + dir, d);
-  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(first + ": finished before, skipped\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(second + ": attempt 2 (2 processes) ...\n" + second + ": ok\n"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir + "/runs/" + first + "/attempt-2"));
@@ -196,7 +185,7 @@ TEST(SftCli, TinyCpuSweepKilledResumedAndReported) {
   auto txt = sh("pdftotext -layout " + dir + "/reports/report.pdf - && pdftoppm -png -r 40 -f 1 -l 1 " + dir +
                     "/reports/report.pdf " + d + "/page",
                 d);
-  ASSERT_EQ(txt.rc, 0) << txt.err;
+  ASSERT_EQ(txt.code, 0) << txt.err;
   EXPECT_NE(txt.out.find("SFT throughput report"), std::string::npos);
   EXPECT_NE(txt.out.find(fixed(tps2, 1)), std::string::npos) << txt.out;
   EXPECT_NE(txt.out.find(eff), std::string::npos) << txt.out;
@@ -209,7 +198,7 @@ TEST(SftCli, TinyCpuSweepKilledResumedAndReported) {
   // 5. --report-only remakes the same numbers from the folder alone.
   fs::remove(dir + "/metrics/performance_summary.csv");
   auto again = sh(sxcoll() + " sft --report-only " + dir, d);
-  ASSERT_EQ(again.rc, 0) << again.err;
+  ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_EQ(slurp(dir + "/metrics/performance_summary.csv"), csv);
 }
 

@@ -15,21 +15,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/shell_run.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using Result = sxcoll::testing::ShellResult;
+using sxcoll::testing::slurp;
 
 class TuneCli : public ::testing::Test {
  protected:
@@ -42,12 +35,10 @@ class TuneCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   Result run(const std::string& args) {
-    const std::string cmd = fmt::format(
-        "cd {} && env -u SXCOLL_RANK -u OMPI_COMM_WORLD_RANK -u SLURM_PROCID -u PMI_RANK -u RANK {} tune {} "
-        ">out.txt 2>err.txt",
-        dir_.string(), SXCOLL_BINARY, args);
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_ / "out.txt"), slurp(dir_ / "err.txt")};
+    return sxcoll::testing::run_shell(
+        fmt::format("env -u SXCOLL_RANK -u OMPI_COMM_WORLD_RANK -u SLURM_PROCID -u PMI_RANK -u RANK {} tune {}",
+                    SXCOLL_BINARY, args),
+        dir_);
   }
 
   // Starts `sxcoll tune args` in the background, stdout and stderr to files named after `tag`.
@@ -108,7 +99,7 @@ TEST_F(TuneCli, BadInputIsOneLineAndExitTwo) {
   };
   for (const auto& [args, message] : cases) {
     Result r = run(args);
-    EXPECT_EQ(r.rc, 2) << args << "\n" << r.err;
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     EXPECT_EQ(r.err.rfind(message, 0), 0u) << args << "\n" << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": one line, got:\n" << r.err;
     EXPECT_EQ(r.out, "") << args;
@@ -118,7 +109,7 @@ TEST_F(TuneCli, BadInputIsOneLineAndExitTwo) {
 
 TEST_F(TuneCli, ListKnobs) {
   Result r = run("--list-knobs");
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err;
   for (const char* name : {"NCCL_IB_QPS_PER_CONNECTION", "NCCL_NSOCKS_PERTHREAD", "NCCL_MIN/MAX_NCHANNELS", "--nsocks"})
     EXPECT_NE(r.out.find(name), std::string::npos) << name;
 }
@@ -129,7 +120,7 @@ TEST_F(TuneCli, NcclTrialsAskBenchForNcclWithTheKnobsInTheEnvironment) {
   Result r =
       run("--engine nccl --np 2 --transport socket --sizes 64K..128K -n 2 -w 1 --knob NCCL_BUFFSIZE=8M "
           "--budget 20s --trial-timeout 15s --out nccl");
-  EXPECT_TRUE(r.rc == 0 || r.rc == 1) << r.rc << "\n" << r.err;
+  EXPECT_TRUE(r.code == 0 || r.code == 1) << r.code << "\n" << r.err;
   std::ifstream in(dir_ / "nccl" / "trials.jsonl");
   std::string line;
   ASSERT_TRUE(std::getline(in, line)) << r.out << r.err;
@@ -174,7 +165,7 @@ TEST_F(TuneCli, SxcollOverTcpInterruptedKilledAndResumed) {
 
   // 3. The same command again runs to the end, reusing every trial in the file.
   Result r = run(args);
-  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_NE(r.out.find(fmt::format("{} to reuse", after_second)), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("# default vs tuned: busbw (GB/s)"), std::string::npos) << r.out;
@@ -225,7 +216,7 @@ TEST_F(TuneCli, SxcollOverTcpInterruptedKilledAndResumed) {
 
 TEST_F(TuneCli, AHangingTrialIsKilledAtItsTimeoutAndRecorded) {
   Result r = run("--engine sxcoll --np 2 --sizes 64K..1M --trial-timeout 1ms --budget 30s --out hang");
-  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_EQ(r.err.rfind("sxcoll: the default settings failed: no result within 0.001 s, killed", 0), 0u) << r.err;
   std::ifstream in(dir_ / "hang" / "trials.jsonl");
   std::string line;
@@ -239,11 +230,11 @@ TEST_F(TuneCli, TheBudgetEndsTheSearchAndTheFileSaysWhere) {
   // Trials of a few hundred ms against a 3 s budget: the defaults and the model fit, the
   // knobs do not all. On a machine too loaded for even the defaults, the run says so instead.
   Result r = run("--engine sxcoll --np 2 --sizes 256K..4M -n 20 -w 2 --budget 3s --out budget");
-  if (r.rc == 1) {
+  if (r.code == 1) {
     EXPECT_NE(r.err.find("the budget ran out before the defaults were measured 3 times"), std::string::npos) << r.err;
     return;
   }
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err;
   const std::string env = slurp(dir_ / "budget" / "nccl_env.sh");
   EXPECT_NE(env.find("default kept: not measured (the budget ran out first)"), std::string::npos) << env;
   EXPECT_NE(env.find("the budget ran out before"), std::string::npos) << env;
