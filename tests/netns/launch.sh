@@ -81,7 +81,7 @@ done
 failed=0
 for ((r = 0; r < world; r++)); do
   rc=0
-  wait "${pids[r]}" || rc=$?
+  wait "${pids[r]}" 2>/dev/null || rc=$?  # (a rank killed by a signal: no job message)
   echo "$rc" >"$out/rank-$r.rc"
 done
 for ((r = 0; r < world; r++)); do
