@@ -53,7 +53,7 @@ constexpr size_t kLatencyMaxBytes = size_t{64} << 10;
 class LinkTester {
  public:
   LinkTester(const BenchOptions& o, const P2pOptions& p, bootstrap::Bootstrap& boot, transport::Context& ctx)
-      : o_(o), p_(p), boot_(boot), ctx_(ctx), src_(transport::allocate_pages(o.max_bytes)), dst_(transport::allocate_pages(o.max_bytes)) {
+      : o_(o), p_(p), boot_(boot), ctx_(ctx), src_(transport::allocate_pages(o.max_bytes)), dst_(ctx.allocate_host(o.max_bytes)) {
     const size_t bytes = std::max<size_t>(o.max_bytes, 1);
     src_region_ = ctx_.register_memory(src_.get(), bytes, transport::MemoryKind::Host);
     dst_region_ = ctx_.register_memory(dst_.get(), bytes, transport::MemoryKind::Host);
