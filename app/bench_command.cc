@@ -76,6 +76,8 @@ bench::BenchOptions to_options(const BenchCommand& c) {
   else
     throw UsageError(fmt::format("--mem '{}': expected host or cuda", c.memory));
   o.transport.name = c.transport;
+  o.transport.intra = c.intra;
+  o.transport.memory = o.comm.memory;
   o.transport.sockets_per_peer = parse_int(c.nsocks, "--nsocks");
   o.transport.tcp_io = c.tcp_io;
   o.transport.hca = c.hca;
@@ -147,7 +149,10 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
                                         "(both tables and the ratio sxcoll/NCCL per size)")->capture_default_str();
   cmd->add_option("--mem", b.memory, "Buffers in host memory or on the GPU of each local rank (cuda: GPU i for local "
                                      "rank i)")->capture_default_str();
-  cmd->add_option("--transport", b.transport, "Transport backend")->capture_default_str();
+  cmd->add_option("--transport", b.transport, "Transport between hosts (tcp, verbs)")->capture_default_str();
+  cmd->add_option("--intra", b.intra, "Transport between ranks of one host: shm (host buffers), cuda_ipc (GPU "
+                                      "buffers), net (the --transport backend) or auto (shm or cuda_ipc by --mem)")
+      ->capture_default_str();
   add_env_knob(b, cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->type_name("INT"),
                &BenchCommand::nsocks, "SXCOLL_NSOCKS");
   add_env_knob(b, cmd->add_option("--tcp-io", b.tcp_io, "tcp: threads (a sender and a receiver thread per socket), "

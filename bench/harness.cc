@@ -163,6 +163,10 @@ void describe_links(bootstrap::Bootstrap& boot, const transport::Context& contex
 
 namespace {
 
+// Local rank i drives GPU i; where a host has fewer GPUs than ranks they share, i mod the
+// count (two processes on one GPU still reach each other's memory through CUDA IPC).
+int gpu_of(const bootstrap::Bootstrap& boot) { return boot.launch().local_rank % std::max(gpu::device_count(), 1); }
+
 // What every engine's report shares: the ranks, the hosts, the check, the buffers.
 RunDescription describe_run(const BenchOptions& o, bootstrap::Bootstrap& boot) {
   RunDescription run;
@@ -174,7 +178,7 @@ RunDescription describe_run(const BenchOptions& o, bootstrap::Bootstrap& boot) {
   run.options = &o;
   run.memory = o.comm.memory == transport::MemoryKind::Cuda ? "cuda" : "host";
   if (o.comm.memory == transport::MemoryKind::Cuda)
-    run.devices = boot.allgather(gpu::describe_device(boot.launch().local_rank));
+    run.devices = boot.allgather(gpu::describe_device(gpu_of(boot)));
   return run;
 }
 
@@ -200,6 +204,7 @@ EngineReport run_sxcoll(const BenchOptions& o, bootstrap::Bootstrap& boot, Bench
   Communicator comm(boot, *context, o.comm);
   SxcollEngine engine(comm, o.algorithm, context->describe());
   if (o.comm.memory == transport::MemoryKind::Cuda) run.data_path = comm.data_path();
+  run.routes = comm.routes();
   describe_links(boot, *context, run);
   EngineReport report = sweep_engine(o, boot, engine, buffers, run);
   report.rails = gather_rails(boot, *context);
@@ -211,12 +216,12 @@ EngineReport run_sxcoll(const BenchOptions& o, bootstrap::Bootstrap& boot, Bench
 }
 
 EngineReport run_nccl(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchBuffers& buffers, RunDescription run) {
-  auto engine = make_nccl_engine(boot, boot.launch().local_rank, o.comm.timeout);
+  auto engine = make_nccl_engine(boot, gpu_of(boot), o.comm.timeout);
   return sweep_engine(o, boot, *engine, buffers, run);
 }
 
 int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {
-  if (o.comm.memory == transport::MemoryKind::Cuda) gpu::use_device(boot.launch().local_rank);
+  if (o.comm.memory == transport::MemoryKind::Cuda) gpu::use_device(gpu_of(boot));
   BenchBuffers buffers(o.max_bytes, o.comm.memory);
   const RunDescription run = describe_run(o, boot);
   std::vector<EngineReport> reports;

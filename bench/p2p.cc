@@ -337,7 +337,7 @@ int run_check(const BenchOptions& o, const P2pOptions& p, bootstrap::Bootstrap& 
   std::vector<std::string> rail_details;
   uint64_t wrong = 0;
   for (const auto& rail_options : rails) {
-    auto context = transport::make_context(boot, rail_options);
+    auto context = transport::make_network_context(boot, rail_options);
     context->connect(others);
     RunDescription description;
     describe_links(boot, *context, description);

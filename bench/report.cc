@@ -51,6 +51,7 @@ void print_header(std::ostream& out, const RunDescription& run) {
   fmt::print(out, "# sxcoll bench: {}\n", run.collective);
   fmt::print(out, "# engine: {}  ({})\n", run.engine, run.engine_detail);
   fmt::print(out, "# memory: {}{}\n", run.memory, run.data_path.empty() ? "" : "  data path: " + run.data_path);
+  if (!run.routes.empty()) fmt::print(out, "# links of rank 0: {}\n", run.routes);
   for (const auto& link : run.links) fmt::print(out, "# rail: {}\n", link);
   if (run.line_rate_gbps > 0)
     fmt::print(out, "# line rate: {:g} Gb/s per rank over {} rail(s) = {:.2f} GB/s, the bound of ring busbw\n",
@@ -140,6 +141,7 @@ nlohmann::json engine_json(const EngineReport& report) {
   j["engine_detail"] = run.engine_detail;
   j["memory"] = run.memory;
   if (!run.data_path.empty()) j["data_path"] = run.data_path;
+  if (!run.routes.empty()) j["routes"] = run.routes;
   if (!run.devices.empty()) j["devices"] = run.devices;
   j["launcher"] = run.launcher;
   j["ranks"] = run.hostnames.size();

@@ -96,6 +96,20 @@ std::string Communicator::data_path() const {
   return text.empty() ? "gdr: none (one rank)" : text;
 }
 
+std::string Communicator::routes() const {
+  const auto& hosts = bootstrap_.hostnames();
+  std::map<std::pair<bool, std::string>, int> counts;  // (other host, transport) -> peers
+  for (int peer : peers_) {
+    const bool other_host = hosts[static_cast<size_t>(peer)] != hosts[static_cast<size_t>(rank())];
+    ++counts[{other_host, std::string(context_.pair(peer).transport())}];
+  }
+  std::string text;
+  for (const auto& [key, n] : counts)
+    text += fmt::format("{}{} to {} rank{} of {}", text.empty() ? "" : ", ", key.second, n, n == 1 ? "" : "s",
+                        key.first ? "other hosts" : "this host");
+  return text.empty() ? "none (one rank)" : text;
+}
+
 void Communicator::use_step_queue(std::unique_ptr<StepQueue> queue, bool stage_sends) {
   if (!plans_.empty()) throw std::logic_error("use_step_queue after the first collective");
   queue_ = std::move(queue);

@@ -54,6 +54,9 @@ class Communicator {
   // How the bytes move between the user's buffers and the wire, for the bench header:
   // "host", or for GPU buffers "gdr: dmabuf", "gdr: peermem" or "gdr: staged".
   std::string data_path() const;
+  // How this rank's links go, for the bench header: "shm to 3 ranks of this host, tcp to
+  // 4 ranks of other hosts".
+  std::string routes() const;
 
   // Runs the arithmetic of every step on `queue` instead of inline, and with
   // `stage_sends` sends through staging slots instead of from the user's buffers: what

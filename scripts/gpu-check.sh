@@ -4,8 +4,9 @@
 # and both engines, sxcoll over TCP against NCCL on its socket transport (the comparison
 # of docs/PERFORMANCE.md), NCCL's default path as the box's ceiling, and the 32 GiB runs.
 #
-# Usage: scripts/gpu-check.sh [STEP...]   steps: facts tests matrix compare ceiling huge
+# Usage: scripts/gpu-check.sh [STEP...]   steps: facts tests matrix ipc ipc_bw compare ceiling huge
 #                                         (default: all but huge)
+# ipc and ipc_bw (issue 11) run 2 ranks through CUDA IPC; one GPU serves (both ranks on it).
 # Environment:
 #   BUILD    build tree with app/sxcoll and tests/cuda/ (default build/; built when absent).
 #            A prebuilt tree may carry its runtime libraries in BUILD/lib.
@@ -25,7 +26,7 @@ ITERS=${ITERS:-5}
 WARMUP=${WARMUP:-2}
 SXCOLL_FLAGS=${SXCOLL_FLAGS:---nsocks 8 --buffsize 16M}
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(facts tests matrix compare ceiling)
+[ ${#steps[@]} -eq 0 ] && steps=(facts tests matrix ipc ipc_bw compare ceiling)
 mkdir -p "$RESULTS"
 # NVLink multicast stays off on shared machines (see ../shared/device.md).
 export NCCL_NVLS_ENABLE=0
@@ -72,13 +73,26 @@ for step in "${steps[@]}"; do
       ;;
     matrix)
       for algo in ring tree; do
-        check "sxcoll_${algo}_all_types" "$sxcoll" bench --np 2 --mem cuda --algo "$algo" -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+        check "sxcoll_${algo}_all_types" "$sxcoll" bench --np 2 --mem cuda --intra net --algo "$algo" -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
       done
       check nccl_all_types "$sxcoll" bench --np 2 --mem cuda --engine nccl -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
       ;;
+    ipc)
+      for algo in ring tree; do
+        check "cuda_ipc_${algo}_all_types" "$sxcoll" bench --np 2 --mem cuda --intra cuda_ipc --algo "$algo" \
+          -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+      done
+      ;;
+    ipc_bw)
+      # CUDA IPC between 2 ranks against a device-to-device copy of the same bytes on the
+      # same machine, in the same call (the copy is the peer: bench/micro/device_reduce_bench).
+      check cuda_ipc_bw "$sxcoll" bench --np 2 --mem cuda --intra cuda_ipc -b 8 -e "$MAX" -f 4 -n "$ITERS" \
+        -w "$WARMUP" --json "$RESULTS/cuda_ipc_bw.json"
+      check d2d_copy "$BUILD/bench/sxcoll_device_reduce_bench" --benchmark_filter=Copy
+      ;;
     compare)
       # shellcheck disable=SC2086  # the flags are words
-      check compare nccl_socket "$sxcoll" bench --np 2 --mem cuda --engine both $SXCOLL_FLAGS \
+      check compare nccl_socket "$sxcoll" bench --np 2 --mem cuda --intra net --engine both $SXCOLL_FLAGS \
         -b 1M -e "$MAX" -f 4 -n "$ITERS" -w "$WARMUP" --json "$RESULTS/compare.json"
       ;;
     ceiling)
@@ -88,11 +102,11 @@ for step in "${steps[@]}"; do
     huge)
       # NCCL on its default path here: the point is 32 GiB with #wrong = 0 on both engines.
       # shellcheck disable=SC2086
-      check huge_32g "$sxcoll" bench --np 2 --mem cuda --engine both $SXCOLL_FLAGS -b 32G -e 32G -n 1 -w 0 \
+      check huge_32g "$sxcoll" bench --np 2 --mem cuda --intra net --engine both $SXCOLL_FLAGS -b 32G -e 32G -n 1 -w 0 \
         --json "$RESULTS/huge_32g.json"
       ;;
     *)
-      echo "unknown step '$step' (facts tests matrix compare ceiling huge)" >&2
+      echo "unknown step '$step' (facts tests matrix ipc ipc_bw compare ceiling huge)" >&2
       exit 2
       ;;
   esac

@@ -1,11 +1,14 @@
 #include "transport/factory.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include "transport/cuda_ipc/context.h"
 #include "transport/error.h"
+#include "transport/routing/context.h"
 #include "transport/shm/context.h"
 #include "transport/tcp/context.h"
 #include "transport/verbs/hca_list.h"
@@ -40,9 +43,9 @@ void check_range(int value, int lo, int hi, std::string_view flag) {
 
 std::vector<std::string> available_transports() {
 #ifdef SXCOLL_HAVE_IBVERBS
-  return {"tcp", "shm", "verbs"};
+  return {"tcp", "verbs"};
 #else
-  return {"tcp", "shm"};
+  return {"tcp"};
 #endif
 }
 
@@ -53,6 +56,14 @@ void validate(const TransportOptions& options) {
                                  fmt::join(names, ", ")));
   if (options.sockets_per_peer < 1 || options.sockets_per_peer > 64)
     throw UsageError(fmt::format("--nsocks {}: must be 1..64", options.sockets_per_peer));
+  if (options.intra != "auto" && options.intra != "shm" && options.intra != "cuda_ipc" && options.intra != "net")
+    throw UsageError(fmt::format("--intra '{}': expected auto, shm, cuda_ipc or net", options.intra));
+  if (options.intra == "shm" && options.memory == MemoryKind::Cuda)
+    throw UsageError("--intra shm carries host buffers: GPU buffers (--mem cuda) use --intra cuda_ipc or net");
+  if (options.intra == "cuda_ipc" && options.memory != MemoryKind::Cuda)
+    throw UsageError("--intra cuda_ipc carries GPU buffers: host buffers use --intra shm or net (or --mem cuda)");
+  if (options.intra == "cuda_ipc" && !cuda_ipc::available())
+    throw UsageError("--intra cuda_ipc: not available in this build (no CUDA driver API at run time)");
   if (options.tcp_io != "auto" && options.tcp_io != "threads" && options.tcp_io != "inline")
     throw UsageError(fmt::format("--tcp-io '{}': expected auto, threads or inline", options.tcp_io));
   verbs::HcaList::parse(options.hca, "--hca");
@@ -68,7 +79,13 @@ void validate(const TransportOptions& options) {
 #endif
 }
 
-std::unique_ptr<Context> make_context(bootstrap::Bootstrap& bootstrap, const TransportOptions& options) {
+std::string resolve_intra(const TransportOptions& options) {
+  if (options.intra != "auto") return options.intra;
+  if (options.memory == MemoryKind::Cuda) return cuda_ipc::available() ? "cuda_ipc" : "net";
+  return "shm";
+}
+
+std::unique_ptr<Context> make_network_context(bootstrap::Bootstrap& bootstrap, const TransportOptions& options) {
   validate(options);
   if (options.name == "tcp") {
     tcp::Options tcp_options;
@@ -80,17 +97,31 @@ std::unique_ptr<Context> make_context(bootstrap::Bootstrap& bootstrap, const Tra
                              (options.tcp_io == "auto" && bootstrap.cores_per_local_rank() >= 4);
     return std::make_unique<tcp::Context>(bootstrap, tcp_options);
   }
-  if (options.name == "shm") return std::make_unique<shm::Context>(bootstrap);
 #ifdef SXCOLL_HAVE_IBVERBS
   if (options.name == "verbs") return std::make_unique<verbs::Context>(bootstrap, verbs_options(options));
 #endif
   throw UsageError(fmt::format("--transport {}: not available in this build", options.name));
 }
 
+std::unique_ptr<Context> make_context(bootstrap::Bootstrap& bootstrap, const TransportOptions& options) {
+  auto network = make_network_context(bootstrap, options);
+  const std::string intra = resolve_intra(options);
+  // Every rank decides alike: the intra-node backend is built everywhere or nowhere.
+  const auto& hosts = bootstrap.hostnames();
+  const bool shared_host = std::set<std::string>(hosts.begin(), hosts.end()).size() < hosts.size();
+  if (intra == "net" || !shared_host) return network;
+  std::unique_ptr<Context> local;
+  if (intra == "shm") local = std::make_unique<shm::Context>(bootstrap);
+  if (intra == "cuda_ipc") local = std::make_unique<cuda_ipc::Context>(bootstrap);
+  return std::make_unique<routing::Context>(bootstrap, std::move(local), std::move(network));
+}
+
 std::vector<LinkInfo> link_info([[maybe_unused]] const Context& context) {
   std::vector<LinkInfo> out;
 #ifdef SXCOLL_HAVE_IBVERBS
-  if (const auto* v = dynamic_cast<const verbs::Context*>(&context))
+  const Context* network = &context;
+  if (const auto* r = dynamic_cast<const routing::Context*>(&context)) network = &r->network();
+  if (const auto* v = dynamic_cast<const verbs::Context*>(network))
     for (const auto& r : v->rail_info()) out.push_back(LinkInfo{r.name, r.detail, r.rate_gbps});
 #endif
   return out;

@@ -11,7 +11,12 @@
 namespace sxcoll::transport {
 
 struct TransportOptions {
-  std::string name = "tcp";
+  std::string name = "tcp";  // --transport: the network between hosts
+  // --intra: what carries the links between ranks of one host: "shm" (host buffers),
+  // "cuda_ipc" (GPU buffers), "net" (the network backend, as between hosts), or "auto":
+  // shm or cuda_ipc by `memory`, where this build has it and some host runs several ranks.
+  std::string intra = "auto";
+  MemoryKind memory = MemoryKind::Host;  // where the collectives' buffers live (--mem)
   int sockets_per_peer = 1;  // tcp: --nsocks
   // tcp: --tcp-io: "threads" (a sender and a receiver thread per socket), "inline" (all I/O
   // on the caller's thread) or "auto": threads where each local rank has 4 cores or more.
@@ -45,7 +50,14 @@ void validate(const TransportOptions& options);
 // Names of the backends this build has.
 std::vector<std::string> available_transports();
 
-// Throws UsageError for a backend this build lacks.
+// The intra-node backend `options` resolves to on this build: "shm", "cuda_ipc" or "net".
+std::string resolve_intra(const TransportOptions& options);
+
+// The context of a run: the network backend alone, or the routing context over it and the
+// intra-node backend where a host runs several ranks. Collective. Throws UsageError for a
+// backend this build lacks.
 std::unique_ptr<Context> make_context(bootstrap::Bootstrap& bootstrap, const TransportOptions& options);
+// The network backend alone, for the per-rail link check.
+std::unique_ptr<Context> make_network_context(bootstrap::Bootstrap& bootstrap, const TransportOptions& options);
 
 }  // namespace sxcoll::transport

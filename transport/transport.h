@@ -84,6 +84,9 @@ class Context {
   // MemoryKind::Cuda only where some pair's gpu_direct() is not empty; a backend that
   // cannot reach GPU memory returns a region no pair of it writes into or from.
   virtual std::shared_ptr<MemoryRegion> register_memory(void* base, size_t bytes, MemoryKind kind) = 0;
+  // Whether register_memory() takes GPU memory that this backend's pairs then write into
+  // and from directly (GPUDirect RDMA, CUDA IPC).
+  virtual bool registers_gpu_memory() const { return false; }
 
   // Host memory that peers can write into once registered (receive slots): pages of a
   // segment that the ranks of this host can map (shm), plain pages for the network.

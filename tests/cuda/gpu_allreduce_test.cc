@@ -1,7 +1,8 @@
 // Allreduce of GPU buffers end to end: ranks as processes over loopback TCP (so every
-// byte is staged through pinned host memory), reductions by the CUDA kernels, every
-// dtype and op, both algorithms, in and out of place. Rank r uses GPU r mod the GPUs
-// present, so one GPU serves too. Without a CUDA device every test is skipped.
+// byte is staged through pinned host memory) or through CUDA IPC (copies straight into
+// the peer's GPU memory), reductions by the CUDA kernels, every dtype and op, both
+// algorithms, in and out of place. Rank r uses GPU r mod the GPUs present, so one GPU
+// serves too (CUDA IPC then copies within it). Without a CUDA device every test is skipped.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -17,10 +18,12 @@ namespace {
 struct Case {
   int nranks;
   Algorithm algorithm;
+  const char* intra;      // --intra: net (tcp, staged) or cuda_ipc
+  const char* data_path;  // what Communicator::data_path() must say
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  return fmt::format("n{}_{}", info.param.nranks, algorithm_name(info.param.algorithm));
+  return fmt::format("n{}_{}_{}", info.param.nranks, algorithm_name(info.param.algorithm), info.param.intra);
 }
 
 class GpuAllreduce : public ::testing::TestWithParam<Case> {
@@ -33,15 +36,15 @@ class GpuAllreduce : public ::testing::TestWithParam<Case> {
   int gpus_ = 0;
 };
 
-int check_all(testing::RankEnv& env, Algorithm algorithm) {
+int check_all(testing::RankEnv& env, Algorithm algorithm, const std::string& data_path) {
   const int n = env.comm.size();
   const int rank = env.comm.rank();
   int failures = 0;
   const size_t few_mib = (size_t{3} << 20) + 123;
   gpu::Memory input = gpu::alloc_device(few_mib), output = gpu::alloc_device(few_mib);
   std::vector<char> host(few_mib);
-  if (env.comm.data_path() != "gdr: staged") {
-    std::fprintf(stderr, "rank %d: data path %s, expected gdr: staged over tcp\n", rank, env.comm.data_path().c_str());
+  if (env.comm.data_path() != data_path) {
+    std::fprintf(stderr, "rank %d: data path %s, expected %s\n", rank, env.comm.data_path().c_str(), data_path.c_str());
     return 1;
   }
   for (DataType type : kAllDataTypes) {
@@ -68,16 +71,24 @@ TEST_P(GpuAllreduce, EveryTypeOpAndPlacementIsExact) {
   comm.memory = transport::MemoryKind::Cuda;
   comm.buffsize = 1 << 20;
   comm.timeout = std::chrono::seconds(60);
+  transport::TransportOptions transport;
+  transport.intra = c.intra;
   const int gpus = gpus_;
   int code = testing::run_ranks(
-      c.nranks, [&](testing::RankEnv& env) { return check_all(env, c.algorithm); }, comm, {},
+      c.nranks, [&](testing::RankEnv& env) { return check_all(env, c.algorithm, c.data_path); }, comm, transport,
       [gpus](const bootstrap::LaunchInfo& info) { gpu::use_device(info.local_rank % gpus); });
   EXPECT_EQ(code, 0) << "see the ranks' messages above";
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, GpuAllreduce,
-                         ::testing::Values(Case{2, Algorithm::Ring}, Case{2, Algorithm::Tree},
-                                           Case{3, Algorithm::Ring}, Case{3, Algorithm::Tree}),
+                         ::testing::Values(Case{2, Algorithm::Ring, "net", "gdr: staged"},
+                                           Case{2, Algorithm::Tree, "net", "gdr: staged"},
+                                           Case{3, Algorithm::Ring, "net", "gdr: staged"},
+                                           Case{3, Algorithm::Tree, "net", "gdr: staged"},
+                                           Case{2, Algorithm::Ring, "cuda_ipc", "gdr: cuda_ipc"},
+                                           Case{2, Algorithm::Tree, "cuda_ipc", "gdr: cuda_ipc"},
+                                           Case{3, Algorithm::Ring, "cuda_ipc", "gdr: cuda_ipc"},
+                                           Case{4, Algorithm::Tree, "cuda_ipc", "gdr: cuda_ipc"}),
                          case_name);
 
 }  // namespace

@@ -63,7 +63,7 @@ TEST_P(AllreduceMatrix, EveryTypeOpCountAndPlacementIsExact) {
   comm.buffsize = 256 << 10;  // small slots: the few-MiB case wraps every slot many times
   comm.channels = 2;
   comm.timeout = std::chrono::seconds(60);
-  transport::TransportOptions transport;
+  transport::TransportOptions transport = testing::tcp_options();
   transport.sockets_per_peer = c.sockets;
   transport.tcp_io = c.tcp_io;
   int code = testing::run_ranks(c.nranks, [&](testing::RankEnv& env) { return check_all(env, c.algorithm); }, comm,

@@ -49,10 +49,12 @@ int run_ring_until_failure(const RingUntilFailure& r, const std::function<void(i
       [&](const bootstrap::LaunchInfo& info) {
         bootstrap::Bootstrap boot(info, std::chrono::seconds(20));
         transport::TransportOptions transport;
-        if (std::string_view(r.mode) == "shm")
-          transport.name = "shm";
-        else
+        if (std::string_view(r.mode) == "shm") {
+          transport.intra = "shm";
+        } else {
+          transport.intra = "net";  // TCP between the ranks of this host too
           transport.tcp_io = r.mode;
+        }
         auto context = transport::make_context(boot, transport);
         CommunicatorOptions options;
         options.timeout = r.comm_timeout;

@@ -1,5 +1,5 @@
 // Runs a test body as N ranks: forked processes joined through sxcoll's own bootstrap,
-// each with a TCP transport and a communicator, as `sxcoll bench --np N` runs them.
+// each with a transport (TCP between them unless the options say otherwise) and a communicator.
 #pragma once
 
 #include <chrono>
@@ -20,16 +20,24 @@ struct RankEnv {
   Communicator& comm;
 };
 
+// TCP between the ranks of this host too (--intra net): what the tests over loopback test.
+inline transport::TransportOptions tcp_options() {
+  transport::TransportOptions t;
+  t.intra = "net";
+  return t;
+}
+
 // Returns the launcher's exit code: 0 when every rank's body returned 0. `setup` runs
 // first in each rank (picking its GPU, say).
 inline int run_ranks(int nranks, const std::function<int(RankEnv&)>& body,
-                     CommunicatorOptions comm_options = {}, transport::TransportOptions transport_options = {},
+                     CommunicatorOptions comm_options = {}, transport::TransportOptions transport_options = tcp_options(),
                      const std::function<void(const bootstrap::LaunchInfo&)>& setup = {}) {
   return bootstrap::launch_local(
       nranks,
       [&](const bootstrap::LaunchInfo& info) {
         if (setup) setup(info);
         bootstrap::Bootstrap boot(info, comm_options.timeout);
+        transport_options.memory = comm_options.memory;
         auto context = transport::make_context(boot, transport_options);
         Communicator comm(boot, *context, comm_options);
         RankEnv env{boot, comm};

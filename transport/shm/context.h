@@ -60,6 +60,7 @@ class Context final : public transport::Context {
   std::string describe() const override { return "shm"; }
   void connect(const std::vector<int>& peers) override;
   transport::Pair& pair(int peer) override;
+  Pair& shm_pair(int peer) { return static_cast<Pair&>(pair(peer)); }
   std::shared_ptr<MemoryRegion> register_memory(void* base, size_t bytes, MemoryKind kind) override;
   Allocation allocate_host(size_t bytes) override;
   void progress(std::vector<Completion>& out, int timeout_ms) override;

@@ -36,6 +36,9 @@ class Pair final : public transport::Pair {
              uint32_t imm, uint64_t cookie) override;
   void notify(uint32_t imm, uint64_t cookie) override;
   std::string_view transport() const override { return "shm"; }
+  // Tells the peer that `bytes` for `imm` have landed in its memory by other means (a
+  // copy of the cuda_ipc backend): the record a write() posts, without the copy.
+  void announce(uint32_t imm, uint64_t bytes) { post(imm, bytes); }
 
   // For the context, on the caller's thread.
   // Appends the peer's arrivals to `out`; returns how many and the bytes they carried.

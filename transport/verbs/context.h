@@ -37,6 +37,7 @@ class Context final : public transport::Context {
   // How this rank registers GPU memory: every pair of it reaches GPU memory the same way.
   std::string gpu_direct() const { return gpu_direct_name(registry_->gpu_direct()); }
   std::shared_ptr<MemoryRegion> register_memory(void* base, size_t bytes, MemoryKind kind) override;
+  bool registers_gpu_memory() const override { return registry_->gpu_direct() != GpuDirect::None; }
   void progress(std::vector<Completion>& out, int timeout_ms) override;
   std::vector<RailCounters> counters() const override { return counters_; }
 

@@ -1,6 +1,5 @@
 #include "transport/verbs/gpu_direct.h"
 
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,50 +7,20 @@
 
 #include <fmt/core.h>
 
+#include "transport/cuda_driver.h"
 #include "transport/error.h"
 
 namespace sxcoll::transport::verbs {
 
 namespace {
 
-// The few driver-API entry points used, with their types from cuda.h (CUDA 11.7+ for
-// cuMemGetHandleForAddressRange); values of the enums likewise.
-using CUresult = int;
-using CUdevice = int;
-using CUdeviceptr = unsigned long long;
-constexpr int kDmaBufSupported = 124;  // CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED
-constexpr int kDmaBufFd = 1;           // CU_MEM_RANGE_HANDLE_TYPE_DMA_BUF_FD
-
-struct DriverApi {
-  CUresult (*ctx_get_device)(CUdevice*) = nullptr;
-  CUresult (*device_get_attribute)(int*, int, CUdevice) = nullptr;
-  CUresult (*get_handle_for_address_range)(void*, CUdeviceptr, size_t, int, unsigned long long) = nullptr;
-
-  bool loaded() const { return ctx_get_device && device_get_attribute && get_handle_for_address_range; }
-};
-
-// Loaded once; a process without libcuda gets an empty table.
-const DriverApi& driver() {
-  static const DriverApi api = [] {
-    DriverApi a;
-    void* lib = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (lib == nullptr) return a;
-    a.ctx_get_device = reinterpret_cast<decltype(a.ctx_get_device)>(::dlsym(lib, "cuCtxGetDevice"));
-    a.device_get_attribute = reinterpret_cast<decltype(a.device_get_attribute)>(::dlsym(lib, "cuDeviceGetAttribute"));
-    a.get_handle_for_address_range =
-        reinterpret_cast<decltype(a.get_handle_for_address_range)>(::dlsym(lib, "cuMemGetHandleForAddressRange"));
-    return a;
-  }();
-  return api;
-}
-
 bool dmabuf_supported() {
-  const DriverApi& api = driver();
-  if (!api.loaded()) return false;
-  CUdevice device = 0;
+  const cuda::Driver& api = cuda::driver();
+  if (!api.has_dmabuf()) return false;
+  cuda::CUdevice device = 0;
   int supported = 0;
-  return api.ctx_get_device(&device) == 0 && api.device_get_attribute(&supported, kDmaBufSupported, device) == 0 &&
-         supported != 0;
+  return api.ctx_get_device(&device) == cuda::kSuccess &&
+         api.device_get_attribute(&supported, cuda::kDmaBufSupported, device) == cuda::kSuccess && supported != 0;
 }
 
 bool peermem_loaded() {
@@ -80,10 +49,10 @@ ibv_mr* register_gpu_memory(ibv_pd* pd, uintptr_t begin, size_t bytes, int acces
   if (path == GpuDirect::PeerMem) return ::ibv_reg_mr(pd, reinterpret_cast<void*>(begin), bytes, access);
   if (path != GpuDirect::DmaBuf) throw RunError("verbs: GPU memory registration without a GPUDirect path");
   int fd = -1;
-  CUresult rc = driver().get_handle_for_address_range(&fd, begin, bytes, kDmaBufFd, 0);
-  if (rc != 0)
-    throw RunError(fmt::format("verbs: cuMemGetHandleForAddressRange of {} bytes at {:#x} failed: CUresult {}", bytes,
-                               begin, rc));
+  cuda::CUresult rc = cuda::driver().get_handle_for_address_range(&fd, begin, bytes, cuda::kDmaBufFd, 0);
+  if (rc != cuda::kSuccess)
+    throw RunError(fmt::format("verbs: cuMemGetHandleForAddressRange of {} bytes at {:#x} failed: {}", bytes, begin,
+                               cuda::result_name(rc)));
   // The NIC maps the dma-buf at registration; the file descriptor is not needed after.
   ibv_mr* mr = ::ibv_reg_dmabuf_mr(pd, 0, bytes, begin, fd, access);
   const int err = errno;
