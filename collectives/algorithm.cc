@@ -1,6 +1,7 @@
 #include "collectives/algorithm.h"
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <fmt/core.h>
@@ -18,6 +19,10 @@ std::string_view algorithm_name(Algorithm algo) {
       return "tree";
     case Algorithm::RecursiveDoubling:
       return "rd";
+    case Algorithm::TopoRing:
+      return "ring_topo";
+    case Algorithm::Hierarchical:
+      return "hier";
     case Algorithm::Auto:
       return "auto";
   }
@@ -25,7 +30,8 @@ std::string_view algorithm_name(Algorithm algo) {
 }
 
 std::optional<Algorithm> parse_algorithm(std::string_view text) {
-  for (Algorithm a : {Algorithm::Ring, Algorithm::Tree, Algorithm::RecursiveDoubling, Algorithm::Auto})
+  for (Algorithm a : {Algorithm::Ring, Algorithm::Tree, Algorithm::RecursiveDoubling, Algorithm::TopoRing,
+                      Algorithm::Hierarchical, Algorithm::Auto})
     if (text == algorithm_name(a)) return a;
   return std::nullopt;
 }
@@ -33,6 +39,29 @@ std::optional<Algorithm> parse_algorithm(std::string_view text) {
 void check_algorithm(Algorithm algo, int nranks) {
   if (algo == Algorithm::RecursiveDoubling && !recursive_doubling_applies(nranks))
     throw UsageError(fmt::format("--algo rd needs a power-of-two number of ranks, not {}", nranks));
+}
+
+void check_algorithm(Algorithm algo, const Topology& topology) {
+  check_algorithm(algo, topology.size());
+  if (algo == Algorithm::Hierarchical && !topology.uniform()) {
+    std::string sizes;
+    for (int h = 0; h < topology.hosts(); ++h)
+      sizes += fmt::format("{}{} on {}", h == 0 ? "" : ", ", topology.local_size(h), topology.host_name(h));
+    throw UsageError(fmt::format("--algo hier needs the same number of ranks on every host, not {}", sizes));
+  }
+}
+
+bool algorithm_applies(Algorithm algo, const Topology& topology) {
+  switch (algo) {
+    case Algorithm::RecursiveDoubling:
+      return recursive_doubling_applies(topology.size());
+    case Algorithm::Hierarchical:
+      return topology.uniform();
+    case Algorithm::Auto:
+      return false;
+    default:
+      return true;
+  }
 }
 
 double predicted_us(Algorithm algo, int nranks, size_t bytes, const CostModel& model) {
@@ -66,6 +95,10 @@ Algorithm choose_algorithm(int nranks, size_t bytes, const CostModel& model) {
     }
   }
   return best;
+}
+
+Algorithm choose_algorithm(const Topology& topology, size_t bytes, const CostModel& model) {
+  return choose_algorithm(topology.size(), bytes, model);
 }
 
 }  // namespace sxcoll
