@@ -282,6 +282,45 @@ TEST(HierPrograms, DegenerateToOneRing) {
   EXPECT_EQ(programs[1].partner, 0);
 }
 
+TEST(HierPrograms, ReduceScatterRunsOnePieceAheadOfAllGather) {
+  // 2 hosts x 2, one element per chunk: pieces of 4 cells, 3 pieces. The intra program's
+  // phases of 4 steps go RS(0) RS(1) AG(0) RS(2) AG(1) AG(2); each all-gather waits for the
+  // inter program's piece, each inter piece for its reduce-scatter.
+  const HierShape shape{2, 2, 1, 0};
+  const Range slice{100, 12};
+  const HierIntraProgram intra(shape, slice, 1, 1);
+  const HierInterProgram inter(shape, slice, 1, 1);
+  ASSERT_EQ(intra.size(), 24u);
+  ASSERT_EQ(inter.size(), 9u);  // 3 pieces of 2H-1 steps
+  struct Phase {
+    bool reduce_scatter;
+    size_t piece;
+  };
+  const Phase order[] = {{true, 0}, {true, 1}, {false, 0}, {true, 2}, {false, 1}, {false, 2}};
+  for (size_t k = 0; k < 6; ++k) {
+    for (size_t i = 4 * k; i < 4 * k + 4; ++i) {
+      const Step st = intra.at(i);
+      EXPECT_GE(st.offset, slice.offset + 4 * order[k].piece) << "step " << i;
+      EXPECT_LT(st.offset, slice.offset + 4 * order[k].piece + 4) << "step " << i;
+      if (order[k].reduce_scatter) {
+        EXPECT_EQ(st.after, -1) << "step " << i;
+        EXPECT_TRUE(st.send_input || st.with_input) << "step " << i;
+      } else {
+        EXPECT_EQ(st.after, static_cast<int64_t>(inter.piece_end(order[k].piece))) << "step " << i;
+        EXPECT_FALSE(st.with_input || st.with_output || st.send_input) << "step " << i;  // copies only
+      }
+    }
+  }
+  EXPECT_EQ(intra.reduce_scatter_end(0), 3u);
+  EXPECT_EQ(intra.reduce_scatter_end(1), 7u);
+  EXPECT_EQ(intra.reduce_scatter_end(2), 15u);
+  for (size_t i = 0; i < inter.size(); ++i) {
+    const Step st = inter.at(i);
+    EXPECT_EQ(st.after, static_cast<int64_t>(intra.reduce_scatter_end(i / 3))) << "inter step " << i;
+    EXPECT_FALSE(st.send_input || st.with_input) << "inter step " << i;  // the host's partial sum is the output
+  }
+}
+
 TEST(HierPrograms, RefusedOnUnevenHosts) {
   const Topology uneven = Topology::from_hostnames({"a", "a", "b"});
   EXPECT_FALSE(algorithm_applies(Algorithm::Hierarchical, uneven));
