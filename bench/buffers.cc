@@ -4,7 +4,7 @@ namespace sxcoll::bench {
 
 namespace {
 
-gpu::Memory host_pages(size_t bytes) { return gpu::Memory(allocate_pages(bytes).release(), std::free); }
+gpu::Memory host_pages(size_t bytes) { return gpu::Memory(transport::allocate_pages(bytes).release(), std::free); }
 
 }  // namespace
 
@@ -15,7 +15,7 @@ BenchBuffers::BenchBuffers(size_t bytes, transport::MemoryKind kind) : kind_(kin
   } else {
     send_ = gpu::alloc_device(bytes);
     recv_ = gpu::alloc_device(bytes);
-    host_ = allocate_pages(bytes);
+    host_ = transport::allocate_pages(bytes);
   }
 }
 

@@ -6,7 +6,6 @@
 #include <cstddef>
 
 #include "bench/collective.h"
-#include "bench/page_buffer.h"
 #include "collectives/gpu.h"
 #include "transport/memory.h"
 
@@ -28,7 +27,7 @@ class BenchBuffers {
   transport::MemoryKind kind_;
   gpu::Memory send_{nullptr, nullptr};
   gpu::Memory recv_{nullptr, nullptr};
-  PageBuffer host_;  // GPU buffers only: where inputs are made and results read back
+  transport::Allocation host_;  // GPU buffers only: where inputs are made and results read back
 };
 
 }  // namespace sxcoll::bench

@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/harness.h"
-#include "bench/page_buffer.h"
+#include "transport/memory.h"
 #include "transport/deadline.h"
 #include "transport/error.h"
 #include "transport/factory.h"
@@ -53,18 +53,12 @@ constexpr size_t kLatencyMaxBytes = size_t{64} << 10;
 class LinkTester {
  public:
   LinkTester(const BenchOptions& o, const P2pOptions& p, bootstrap::Bootstrap& boot, transport::Context& ctx)
-      : o_(o), p_(p), boot_(boot), ctx_(ctx), src_(allocate_pages(o.max_bytes)), dst_(allocate_pages(o.max_bytes)) {
+      : o_(o), p_(p), boot_(boot), ctx_(ctx), src_(transport::allocate_pages(o.max_bytes)), dst_(ctx.allocate_host(o.max_bytes)) {
     const size_t bytes = std::max<size_t>(o.max_bytes, 1);
     src_region_ = ctx_.register_memory(src_.get(), bytes, transport::MemoryKind::Host);
     dst_region_ = ctx_.register_memory(dst_.get(), bytes, transport::MemoryKind::Host);
-    const auto& r = dst_region_->remote;
-    auto all = boot_.allgather(fmt::format("{} {} {} {}", r.addr, r.bytes, r.rkey, r.id));
-    for (const auto& line : all) {
-      std::istringstream in(line);
-      transport::RemoteRegion rr;
-      in >> rr.addr >> rr.bytes >> rr.rkey >> rr.id;
-      remote_.push_back(rr);
-    }
+    for (const auto& word : boot_.allgather(dst_region_->remote.encode()))
+      remote_.push_back(transport::RemoteRegion::decode(word));
   }
 
   Point measure(int a, int b, size_t size) {
@@ -222,7 +216,7 @@ class LinkTester {
   const P2pOptions& p_;
   bootstrap::Bootstrap& boot_;
   transport::Context& ctx_;
-  PageBuffer src_, dst_;
+  transport::Allocation src_, dst_;
   std::shared_ptr<transport::MemoryRegion> src_region_, dst_region_;
   std::vector<transport::RemoteRegion> remote_;
   std::vector<transport::Completion> comps_;

@@ -21,12 +21,12 @@ inline uint32_t imm_channel(uint32_t imm) { return (imm >> kSequenceBits) & (kMa
 inline uint32_t imm_sequence(uint32_t imm) { return imm & kSequenceMask; }
 
 // Slot memory, freed by the allocator it came from (host, pinned host or device).
-using SlotMemory = std::unique_ptr<char, void (*)(void*)>;
+using SlotMemory = transport::Allocation;
 
 struct InLink {
   int peer = -1;
   transport::Pair* pair = nullptr;
-  SlotMemory slots{nullptr, nullptr};  // nslots * slot_bytes, written by the peer
+  SlotMemory slots;  // nslots * slot_bytes, written by the peer
   std::shared_ptr<transport::MemoryRegion> region;
   RecvWindow window{1};
   char* slot_data() const;
@@ -40,7 +40,7 @@ struct OutLink {
   SendWindow window{1};
   // GPU buffers the transport cannot read: what is sent is first copied here, into the
   // slot of the same sequence number (nslots * slot_bytes of pinned host memory).
-  SlotMemory staging{nullptr, nullptr};
+  SlotMemory staging;
   std::shared_ptr<transport::MemoryRegion> staging_region;
 };
 

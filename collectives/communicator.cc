@@ -44,11 +44,12 @@ Communicator::Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& 
       topology_(Topology::from_hostnames(options.hostnames.empty() ? bootstrap.hostnames() : options.hostnames)),
       engine_(context, bootstrap, options.timeout, spin_budget(options, bootstrap)) {
   validate_options(options_);
-  // GPU buffers: the GPU reduces; what the transport cannot reach there is staged.
-  if (on_gpu()) use_step_queue(gpu::make_queue(), context_.gpu_direct().empty());
+  // GPU buffers: the GPU reduces; what a pair cannot reach there is staged (stages()).
+  if (on_gpu()) use_step_queue(gpu::make_queue(), false);
   if (topology_.size() != size())
     throw std::logic_error(fmt::format("rank {}: {} hostnames for {} ranks", rank(), topology_.size(), size()));
-  context_.connect(peers_to_connect(topology_, rank(), options_.channels));
+  peers_ = peers_to_connect(topology_, rank(), options_.channels);
+  context_.connect(peers_);
 }
 
 Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) const {
@@ -56,27 +57,40 @@ Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) const {
   return algorithm == Algorithm::Auto ? choose_algorithm(topology_, bytes, options_.cost) : algorithm;
 }
 
+bool Communicator::stages(const transport::Pair& pair) const {
+  return stage_all_ || (on_gpu() && pair.gpu_direct().empty());
+}
+
 std::string Communicator::data_path() const {
   if (!on_gpu()) return "host";
-  return stage_sends_ ? "gdr: staged" : "gdr: " + context_.gpu_direct();
+  // One entry per backend in use: "gdr: staged", or "cuda_ipc: gdr: cuda_ipc, tcp: gdr: staged".
+  std::map<std::string, std::string> paths;
+  for (int peer : peers_) {
+    const transport::Pair& pair = context_.pair(peer);
+    paths[std::string(pair.transport())] = "gdr: " + (stages(pair) ? std::string("staged") : pair.gpu_direct());
+  }
+  if (paths.size() == 1) return paths.begin()->second;
+  std::string text;
+  for (const auto& [transport, path] : paths) text += fmt::format("{}{}: {}", text.empty() ? "" : ", ", transport, path);
+  return text.empty() ? "gdr: none (one rank)" : text;
 }
 
 void Communicator::use_step_queue(std::unique_ptr<StepQueue> queue, bool stage_sends) {
   if (!plans_.empty()) throw std::logic_error("use_step_queue after the first collective");
   queue_ = std::move(queue);
-  stage_sends_ = stage_sends;
+  stage_all_ = stage_sends;
 }
 
-SlotMemory Communicator::allocate_slots(size_t bytes, bool staging,
+SlotMemory Communicator::allocate_slots(size_t bytes, const transport::Pair& pair, bool staging,
                                         std::shared_ptr<transport::MemoryRegion>& region) {
   using transport::MemoryKind;
-  SlotMemory memory{nullptr, nullptr};
+  SlotMemory memory;
   MemoryKind kind = MemoryKind::Host;
   if (!on_gpu()) {
-    memory = SlotMemory(static_cast<char*>(std::aligned_alloc(4096, bytes)), std::free);
-    if (!memory) throw RunError(fmt::format("rank {}: cannot allocate {} bytes of slots", rank(), bytes));
-  } else if (!stage_sends_ && !staging) {
-    // The NIC writes into GPU memory; the kernels read it there.
+    // Host pages a peer of this host can map where the pair is shared memory.
+    memory = context_.allocate_host(bytes);
+  } else if (!stages(pair) && !staging) {
+    // The peer (a NIC, or a GPU of this host) writes into GPU memory; the kernels read it there.
     memory = gpu::alloc_device(bytes);
     kind = MemoryKind::Cuda;
   } else {
@@ -103,9 +117,8 @@ void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& 
       link.pair = &context_.pair(peer);
       link.slot_bytes = slot_bytes;
       link.window = RecvWindow(nslots);
-      link.slots = allocate_slots(nslots * slot_bytes, false, link.region);
-      const auto& r = link.region->remote;
-      mine << channel->id << ' ' << peer << ' ' << r.addr << ' ' << r.bytes << ' ' << r.rkey << ' ' << r.id << '\n';
+      link.slots = allocate_slots(nslots * slot_bytes, *link.pair, false, link.region);
+      mine << channel->id << ' ' << peer << ' ' << link.region->remote.encode() << '\n';
       channel->in.push_back(std::move(link));
     }
     for (int peer : out_peers[c]) {
@@ -113,7 +126,8 @@ void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& 
       link.peer = peer;
       link.pair = &context_.pair(peer);
       link.window = SendWindow(nslots);
-      if (stage_sends_) link.staging = allocate_slots(nslots * slot_bytes, true, link.staging_region);
+      if (stages(*link.pair))
+        link.staging = allocate_slots(nslots * slot_bytes, *link.pair, true, link.staging_region);
       channel->out.push_back(std::move(link));
     }
     plan.channels.push_back(std::move(channel));
@@ -124,12 +138,12 @@ void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& 
     std::istringstream lines(all[static_cast<size_t>(receiver)]);
     uint32_t id;
     int sender;
-    transport::RemoteRegion r;
-    while (lines >> id >> sender >> r.addr >> r.bytes >> r.rkey >> r.id) {
+    std::string word;
+    while (lines >> id >> sender >> word) {
       if (sender != rank()) continue;
       for (auto& channel : plan.channels)
         if (channel->id == id)
-          if (OutLink* link = channel->out_to(receiver)) link->remote = r;
+          if (OutLink* link = channel->out_to(receiver)) link->remote = transport::RemoteRegion::decode(word);
     }
   }
 }
@@ -192,8 +206,8 @@ void Communicator::allreduce(const void* input, void* output, size_t count, Data
   call.op = op;
   call.nranks = size();
   call.queue = queue_.get();
-  // Staged buffers never meet the transport: every write leaves from a staging slot.
-  if (!stage_sends_) {
+  // Staged buffers never meet the transport: only links that write from them register them.
+  if (!stage_all_ && std::any_of(peers_.begin(), peers_.end(), [&](int peer) { return !stages(context_.pair(peer)); })) {
     call.input_region = context_.register_memory(const_cast<void*>(input), bytes, options_.memory);
     call.output_region = context_.register_memory(output, bytes, options_.memory);
   }

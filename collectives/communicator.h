@@ -72,9 +72,14 @@ class Communicator {
   Plan& plan(Algorithm algorithm);
   void build_links(Plan& plan, const std::vector<std::vector<int>>& in_peers,
                    const std::vector<std::vector<int>>& out_peers);
-  // Receive slots (or staging) of `bytes`, in the memory the data path needs, registered.
-  SlotMemory allocate_slots(size_t bytes, bool staging, std::shared_ptr<transport::MemoryRegion>& region);
+  // Receive slots (or staging) of `bytes` for a link over `pair`, in the memory that its
+  // data path needs, registered.
+  SlotMemory allocate_slots(size_t bytes, const transport::Pair& pair, bool staging,
+                            std::shared_ptr<transport::MemoryRegion>& region);
   bool on_gpu() const { return options_.memory == transport::MemoryKind::Cuda; }
+  // Whether GPU data to or from this pair goes through pinned host slots: the pair cannot
+  // reach GPU memory itself (or a test asked every link to stage).
+  bool stages(const transport::Pair& pair) const;
 
   bootstrap::Bootstrap& bootstrap_;
   transport::Context& context_;
@@ -82,7 +87,8 @@ class Communicator {
   Topology topology_;
   Engine engine_;
   std::unique_ptr<StepQueue> queue_;  // null: arithmetic inline (host buffers)
-  bool stage_sends_ = false;          // writes leave from staging slots, not the user's buffers
+  bool stage_all_ = false;            // every write leaves from a staging slot (tests)
+  std::vector<int> peers_;            // connected, in rank order
   std::map<Algorithm, Plan> plans_;
 };
 

@@ -13,6 +13,7 @@ packages=(
   gnuplot-nox                  # sxcoll sft: the report's charts
   weasyprint                   # sxcoll sft: the report's PDF (HTML -> PDF)
   poppler-utils                # sxcoll sft tests: pdftotext, pdftoppm read the PDF back
+  iproute2                     # the netns tests: ip netns, veth, bridge, tc (tests/netns)
 )
 
 missing=()

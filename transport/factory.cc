@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "transport/error.h"
+#include "transport/shm/context.h"
 #include "transport/tcp/context.h"
 #include "transport/verbs/hca_list.h"
 #ifdef SXCOLL_HAVE_IBVERBS
@@ -39,9 +40,9 @@ void check_range(int value, int lo, int hi, std::string_view flag) {
 
 std::vector<std::string> available_transports() {
 #ifdef SXCOLL_HAVE_IBVERBS
-  return {"tcp", "verbs"};
+  return {"tcp", "shm", "verbs"};
 #else
-  return {"tcp"};
+  return {"tcp", "shm"};
 #endif
 }
 
@@ -79,6 +80,7 @@ std::unique_ptr<Context> make_context(bootstrap::Bootstrap& bootstrap, const Tra
                              (options.tcp_io == "auto" && bootstrap.cores_per_local_rank() >= 4);
     return std::make_unique<tcp::Context>(bootstrap, tcp_options);
   }
+  if (options.name == "shm") return std::make_unique<shm::Context>(bootstrap);
 #ifdef SXCOLL_HAVE_IBVERBS
   if (options.name == "verbs") return std::make_unique<verbs::Context>(bootstrap, verbs_options(options));
 #endif

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "transport/memory.h"
@@ -54,6 +55,14 @@ class Pair {
 
   // A write of zero bytes: only `imm` reaches the peer (credits, flags).
   virtual void notify(uint32_t imm, uint64_t cookie) = 0;
+
+  // How this connection reaches GPU memory at either end itself: "cuda_ipc" (a peer GPU
+  // of this host), "dmabuf" or "peermem" (GPUDirect RDMA), or empty when it cannot and
+  // callers stage GPU data through host memory. A property of the pair: one rank may
+  // reach its node's GPUs directly and stage towards other hosts.
+  virtual std::string gpu_direct() const { return {}; }
+  // The backend that carries this connection, for the bench header: "tcp", "shm", ...
+  virtual std::string_view transport() const = 0;
 };
 
 // One rank's endpoint: its connections, registered memory and progress engine.
@@ -71,13 +80,14 @@ class Context {
   virtual void connect(const std::vector<int>& peers) = 0;
   virtual Pair& pair(int peer) = 0;
 
-  // How this backend reaches GPU memory itself (GPUDirect RDMA): "dmabuf", "peermem", or
-  // empty when it cannot, and callers stage GPU data through host memory.
-  virtual std::string gpu_direct() const { return {}; }
-
   // Registration is cached by the backend: registering the same range again is cheap.
-  // MemoryKind::Cuda only where gpu_direct() is not empty.
+  // MemoryKind::Cuda only where some pair's gpu_direct() is not empty; a backend that
+  // cannot reach GPU memory returns a region no pair of it writes into or from.
   virtual std::shared_ptr<MemoryRegion> register_memory(void* base, size_t bytes, MemoryKind kind) = 0;
+
+  // Host memory that peers can write into once registered (receive slots): pages of a
+  // segment that the ranks of this host can map (shm), plain pages for the network.
+  virtual Allocation allocate_host(size_t bytes) { return allocate_pages(bytes); }
 
   // Moves bytes; appends completions to `out`. Waits up to `timeout_ms` for the first
   // event when nothing is ready (0: never waits). Throws PeerError on a broken connection.

@@ -1,6 +1,7 @@
 // Failures in a distributed run: a rank killed mid-collective is named by every survivor,
 // well inside the deadline; a rank stopped mid-collective (alive, silent) makes the others
-// fail at their deadline naming what they wait for, in both TCP I/O modes; a rank that
+// fail at their deadline naming what they wait for, in both TCP I/O modes and over shared
+// memory; a rank that
 // never arrives fails the rendezvous by name; a stray process of another run is refused.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -36,7 +37,7 @@ std::string read_file(const fs::path& p) {
 // message to DIR/rankN.txt and publishes it, as the bench does. Returns the launcher's code.
 struct RingUntilFailure {
   int nranks;
-  const char* tcp_io;
+  const char* mode;  // "inline" or "threads" (TCP's I/O modes), or "shm"
   std::chrono::milliseconds comm_timeout;
   std::chrono::milliseconds grace;  // the launcher kills stragglers this long after a failure
   fs::path dir;
@@ -48,7 +49,10 @@ int run_ring_until_failure(const RingUntilFailure& r, const std::function<void(i
       [&](const bootstrap::LaunchInfo& info) {
         bootstrap::Bootstrap boot(info, std::chrono::seconds(20));
         transport::TransportOptions transport;
-        transport.tcp_io = r.tcp_io;
+        if (std::string_view(r.mode) == "shm")
+          transport.name = "shm";
+        else
+          transport.tcp_io = r.mode;
         auto context = transport::make_context(boot, transport);
         CommunicatorOptions options;
         options.timeout = r.comm_timeout;
@@ -69,18 +73,28 @@ int run_ring_until_failure(const RingUntilFailure& r, const std::function<void(i
       r.grace);
 }
 
-// The victim, and how the TCP streams are driven (both ways must see the loss).
+// Entries of /dev/shm that a run of ours could have left (shm segments are memfds: none).
+size_t dev_shm_leftovers() {
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/dev/shm", ec))
+    if (e.path().filename().string().rfind("sxcoll", 0) == 0) ++n;
+  return n;
+}
+
+// The victim, and the transport (TCP driven both ways, shared memory): each must see the loss.
 class KilledRank : public ::testing::TestWithParam<std::tuple<int, const char*>> {};
 
 TEST_P(KilledRank, EverySurvivorFailsNamingTheLostRank) {
-  const auto [victim, tcp_io] = GetParam();
+  const auto [victim, mode] = GetParam();
+  const size_t leftovers_before = dev_shm_leftovers();
   const int nranks = 4;
   const auto deadline = std::chrono::seconds(20);
-  fs::path dir = fs::temp_directory_path() / fmt::format("sxcoll-fault-{}-{}-{}", ::getpid(), victim, tcp_io);
+  fs::path dir = fs::temp_directory_path() / fmt::format("sxcoll-fault-{}-{}-{}", ::getpid(), victim, mode);
   fs::create_directories(dir);
 
   auto start = std::chrono::steady_clock::now();
-  int code = run_ring_until_failure({nranks, tcp_io, deadline, deadline + std::chrono::seconds(5), dir},
+  int code = run_ring_until_failure({nranks, mode, deadline, deadline + std::chrono::seconds(5), dir},
                                     [victim = victim](int rank, int call) {
                                       // Killed 50 ms into the second allreduce: mid-collective (the loop is
                                       // nothing else), however slow the start.
@@ -105,6 +119,7 @@ TEST_P(KilledRank, EverySurvivorFailsNamingTheLostRank) {
     EXPECT_THAT(message, HasSubstr(fmt::format("rank {}: allreduce (ring)", rank)));
     EXPECT_THAT(message, HasSubstr(fmt::format("rank {} lost", victim)));
   }
+  EXPECT_EQ(dev_shm_leftovers(), leftovers_before) << "a killed run left segments in /dev/shm";
   fs::remove_all(dir);
 }
 
@@ -115,7 +130,7 @@ std::string victim_name(const ::testing::TestParamInfo<std::tuple<int, const cha
 }
 
 INSTANTIATE_TEST_SUITE_P(Victims, KilledRank,
-                         ::testing::Combine(::testing::Values(2, 0), ::testing::Values("inline", "threads")),
+                         ::testing::Combine(::testing::Values(2, 0), ::testing::Values("inline", "threads", "shm")),
                          victim_name);
 
 // A stopped rank keeps its sockets open: nothing breaks, nothing arrives. Every other rank
@@ -123,15 +138,15 @@ INSTANTIATE_TEST_SUITE_P(Victims, KilledRank,
 class StoppedRank : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(StoppedRank, TheOthersFailAtTheirDeadlineNamingWhatTheyWaitFor) {
-  const char* tcp_io = GetParam();
+  const char* mode = GetParam();
   const int nranks = 3, victim = 1;
   const auto timeout = std::chrono::seconds(2);
-  fs::path dir = fs::temp_directory_path() / fmt::format("sxcoll-stopped-{}-{}", ::getpid(), tcp_io);
+  fs::path dir = fs::temp_directory_path() / fmt::format("sxcoll-stopped-{}-{}", ::getpid(), mode);
   fs::create_directories(dir);
 
   auto start = std::chrono::steady_clock::now();
   // The launcher kills the stopped rank 3 s after the first failure.
-  int code = run_ring_until_failure({nranks, tcp_io, timeout, std::chrono::seconds(3), dir}, [](int rank, int call) {
+  int code = run_ring_until_failure({nranks, mode, timeout, std::chrono::seconds(3), dir}, [](int rank, int call) {
     if (call == 1 && rank == victim) ::raise(SIGSTOP);
   });
   auto elapsed = std::chrono::steady_clock::now() - start;
@@ -151,7 +166,7 @@ TEST_P(StoppedRank, TheOthersFailAtTheirDeadlineNamingWhatTheyWaitFor) {
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(TcpIo, StoppedRank, ::testing::Values("inline", "threads"),
+INSTANTIATE_TEST_SUITE_P(Transports, StoppedRank, ::testing::Values("inline", "threads", "shm"),
                          [](const ::testing::TestParamInfo<const char*>& mode) { return std::string(mode.param); });
 
 TEST(Rendezvous, MissingRanksAreNamedAtTheDeadline) {

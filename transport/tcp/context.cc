@@ -120,7 +120,7 @@ std::shared_ptr<MemoryRegion> Context::register_memory(void* base, size_t bytes,
   region->kind = kind;
   region->remote.addr = reinterpret_cast<uint64_t>(base);
   region->remote.bytes = bytes;
-  region->remote.id = static_cast<uint32_t>(regions_.size() + 1);
+  region->remote.tcp_id = static_cast<uint32_t>(regions_.size() + 1);
   regions_.push_back(region);
   region_cache_[key] = region;
   return region;

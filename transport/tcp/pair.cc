@@ -86,7 +86,7 @@ void Pair::post(const char* payload, size_t len, const RemoteRegion& dst, size_t
     size_t begin = stripe ? (len * i / nstripes) & ~size_t{4095} : 0;
     size_t end = stripe ? (i + 1 == nstripes ? len : (len * (i + 1) / nstripes) & ~size_t{4095}) : len;
     size_t s = stripe ? i : (next_stream_++ % nstreams);
-    OutStripe op{StripeHeader{kStripeMagic, imm, dst.id, nstripes, id, dst_offset + begin, end - begin},
+    OutStripe op{StripeHeader{kStripeMagic, imm, dst.tcp_id, nstripes, id, dst_offset + begin, end - begin},
                  payload ? payload + begin : nullptr};
     if (threaded()) {
       queue_threaded(s, op, len);

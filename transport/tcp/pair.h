@@ -36,6 +36,7 @@ class Pair final : public transport::Pair {
   void write(const MemoryRegion& src, size_t src_offset, size_t len, const RemoteRegion& dst, size_t dst_offset,
              uint32_t imm, uint64_t cookie) override;
   void notify(uint32_t imm, uint64_t cookie) override;
+  std::string_view transport() const override { return "tcp"; }
 
   size_t stream_count() const { return streams_.size(); }
   int stream_fd(size_t s) const { return streams_[s]->fd(); }

@@ -39,8 +39,6 @@ struct PeerBlob {
     uint64_t max_message = 0;
   };
   std::vector<RailEntry> rails;
-  uint64_t key_table_addr = 0;
-  uint32_t key_table_rkey = 0;
   std::map<size_t, RemoteQp> qps;  // by link, the ones meant for `me`
 };
 
@@ -60,8 +58,6 @@ PeerBlob parse_blob(const std::string& text, int me, int rank, int peer) {
       ok = static_cast<bool>(in >> index >> r.name >> gid >> r.mtu >> r.max_message) && parse_gid_hex(gid, r.gid) &&
            index == blob.rails.size();
       blob.rails.push_back(r);
-    } else if (kind == "keys") {
-      ok = static_cast<bool>(in >> blob.key_table_addr >> blob.key_table_rkey);
     } else if (kind == "qp") {
       int to = 0;
       size_t link = 0;
@@ -142,7 +138,6 @@ void Context::connect(const std::vector<int>& peers) {
   for (size_t r = 0; r < rails_.size(); ++r)
     mine << "rail " << r << ' ' << rails_[r]->name() << ' ' << gid_hex(rails_[r]->gid()) << ' '
          << rails_[r]->active_mtu() << ' ' << rails_[r]->max_msg_bytes() << '\n';
-  mine << "keys " << registry_->key_table_addr() << ' ' << registry_->key_table_rkey() << '\n';
   for (int peer : fresh) {
     const Pair& p = *pairs_[peer];
     for (size_t i = 0; i < p.link_count(); ++i)
@@ -179,7 +174,7 @@ void Context::connect(const std::vector<int>& peers) {
     }
     std::vector<uint64_t> max_message;
     for (const auto& r : blob.rails) max_message.push_back(r.max_message);
-    p.connect(remote, max_message, blob.key_table_addr, blob.key_table_rkey);
+    p.connect(remote, max_message);
   }
   // Nobody writes before every QP of every rank is ready to receive.
   bootstrap_.barrier();

@@ -34,7 +34,8 @@ class Context final : public transport::Context {
   std::string describe() const override;
   void connect(const std::vector<int>& peers) override;
   transport::Pair& pair(int peer) override;
-  std::string gpu_direct() const override { return gpu_direct_name(registry_->gpu_direct()); }
+  // How this rank registers GPU memory: every pair of it reaches GPU memory the same way.
+  std::string gpu_direct() const { return gpu_direct_name(registry_->gpu_direct()); }
   std::shared_ptr<MemoryRegion> register_memory(void* base, size_t bytes, MemoryKind kind) override;
   void progress(std::vector<Completion>& out, int timeout_ms) override;
   std::vector<RailCounters> counters() const override { return counters_; }

@@ -40,7 +40,6 @@ const char* work_name(WrKind kind) {
   switch (kind) {
     case WrKind::Write: return "an RDMA write with immediate";
     case WrKind::Notify: return "a notify (send with immediate)";
-    case WrKind::Read: return "a key-table read";
     case WrKind::Recv: return "a receive";
   }
   return "a work request";
@@ -77,8 +76,6 @@ Pair::Pair(Context& context, int peer) : context_(context), peer_(peer) {
   for (size_t i = 0; i < links_.size(); ++i)
     for (uint32_t k = 0; k < o.recv_depth; ++k)
       links_[i].qp->post_recv(make_wr_id(WrKind::Recv, static_cast<uint32_t>(i), 0));
-  key_scratch_ = std::make_unique<KeyEntry>();
-  key_scratch_region_ = context_.register_memory(key_scratch_.get(), sizeof(KeyEntry), MemoryKind::Host);
 }
 
 Pair::~Pair() {
@@ -86,17 +83,16 @@ Pair::~Pair() {
   for (ibv_cq* cq : cqs_) ::ibv_destroy_cq(cq);
 }
 
-void Pair::connect(const std::vector<RemoteQp>& remote, const std::vector<uint64_t>& max_message,
-                   uint64_t key_table_addr, uint32_t key_table_rkey) {
+void Pair::connect(const std::vector<RemoteQp>& remote, const std::vector<uint64_t>& max_message) {
   for (size_t i = 0; i < links_.size(); ++i) links_[i].qp->connect(remote[i]);
   max_chunk_.clear();
   for (size_t r = 0; r < nrails_; ++r) {
     uint64_t m = std::min<uint64_t>({context_.rails()[r]->max_msg_bytes(), max_message[r], uint64_t{1} << 30});
     max_chunk_.push_back(std::max<uint64_t>(m & ~uint64_t{kPartAlign - 1}, kPartAlign));
   }
-  key_table_addr_ = key_table_addr;
-  key_table_rkey_ = key_table_rkey;
 }
+
+std::string Pair::gpu_direct() const { return context_.gpu_direct(); }
 
 int Pair::link_of_qpn(uint32_t qpn) const {
   for (size_t i = 0; i < links_.size(); ++i)
@@ -130,13 +126,8 @@ void Pair::write(const MemoryRegion& src, size_t src_offset, size_t len, const R
   const size_t threshold = std::max(context_.options().min_split_bytes, ndata_ * kPartAlign);
   const bool split = split_ && len >= threshold;
   const size_t nparts = split ? ndata_ : 1;
-  // Keys first: a key-table read polls, and must not see half of this write posted.
   part_links_.resize(nparts);
-  part_rkeys_.resize(nparts);
-  for (size_t i = 0; i < nparts; ++i) {
-    part_links_[i] = split ? i : split_ ? ndata_ + (next_control_++ % nrails_) : 0;
-    part_rkeys_[i] = rkey_for(dst, dst_offset, len, links_[part_links_[i]].rail);
-  }
+  for (size_t i = 0; i < nparts; ++i) part_links_[i] = split ? i : split_ ? ndata_ + (next_control_++ % nrails_) : 0;
   const char* base = static_cast<const char*>(src.base) + src_offset;
   uint32_t wrs = 0;
   for (size_t i = 0; i < nparts; ++i) {
@@ -146,7 +137,7 @@ void Pair::write(const MemoryRegion& src, size_t src_offset, size_t len, const R
     const size_t rail = links_[index].rail;
     context_.rail_counters(rail).bytes_sent += end - begin;
     wrs += post_part(index, base + begin, end - begin, reg->mrs[rail]->lkey, dst.addr + dst_offset + begin,
-                     part_rkeys_[i], imm, id);
+                     rkey_for(dst, rail), imm, id);
   }
   pending_[id] = PendingWrite{wrs, cookie};
 }
@@ -194,48 +185,12 @@ void Pair::notify(uint32_t imm, uint64_t cookie) {
   post(index, w);
 }
 
-uint32_t Pair::rkey_for(const RemoteRegion& dst, size_t dst_offset, size_t len, size_t rail) {
-  if (rail == 0) return dst.rkey;
-  const KeyEntry& e = remote_keys(dst);
-  const uint64_t at = dst.addr + dst_offset;
-  if (at < e.addr || len > e.bytes || at - e.addr > e.bytes - len)
-    throw RunError(fmt::format("rank {}: verbs: rank {}'s registration {} covers [{:#x}, +{}), not the {} bytes at {:#x}",
-                               context_.rank(), peer_, dst.id, e.addr, e.bytes, len, at));
-  return e.rkeys[rail];
-}
-
-const KeyEntry& Pair::remote_keys(const RemoteRegion& dst) {
-  if (auto it = keys_.find(dst.id); it != keys_.end()) return it->second;
-  if (dst.id == 0 || dst.id >= kKeyTableEntries)
-    throw RunError(fmt::format("rank {}: verbs: rank {}'s region at {:#x} has no key-table entry (more than {} "
-                               "registrations), so only rail 0 can write to it",
-                               context_.rank(), peer_, dst.addr, kKeyTableEntries - 1));
-  const auto* scratch = static_cast<const Registration*>(key_scratch_region_->handle);
-  Work w;
-  w.sge.addr = reinterpret_cast<uint64_t>(key_scratch_.get());
-  w.sge.length = sizeof(KeyEntry);
-  w.sge.lkey = scratch->mrs[0]->lkey;
-  w.wr.num_sge = 1;
-  w.wr.opcode = IBV_WR_RDMA_READ;
-  w.wr.send_flags = IBV_SEND_SIGNALED;
-  w.wr.wr.rdma.remote_addr = key_table_addr_ + uint64_t{dst.id} * sizeof(KeyEntry);
-  w.wr.wr.rdma.rkey = key_table_rkey_;
-  w.wr.wr_id = make_wr_id(WrKind::Read, 0, 0);
-  key_read_done_ = false;
-  post(0, w);
-  // One round trip, once per registration and peer; other completions meanwhile are
-  // handled as usual and wait in the context for the next progress().
-  Deadline deadline(context_.timeout());
-  while (!key_read_done_) {
-    if (poll() == 0 && deadline.expired())
-      throw PeerError(peer_, fmt::format("{}: no answer to a key-table read for {} ms", links_[0].qp->where(),
-                                         context_.timeout().count()));
-  }
-  const KeyEntry& e = *key_scratch_;
-  if (e.magic != kKeyEntryMagic || e.id != dst.id)
-    throw RunError(fmt::format("{}: key-table entry {} of rank {} is not filled in (magic {:#x}, id {})",
-                               links_[0].qp->where(), dst.id, peer_, e.magic, e.id));
-  return keys_[dst.id] = e;
+uint32_t Pair::rkey_for(const RemoteRegion& dst, size_t rail) const {
+  if (rail >= dst.nrkeys)
+    throw RunError(fmt::format("rank {}: verbs: rank {}'s region at {:#x} carries {} rkey(s), none for rail {} ({}): was "
+                               "it registered by a verbs context with the same rails?",
+                               context_.rank(), peer_, dst.addr, dst.nrkeys, rail, context_.rails()[rail]->name()));
+  return dst.rkeys[rail];
 }
 
 size_t Pair::poll() {
@@ -320,8 +275,7 @@ void Pair::handle(const ibv_wc& wc, size_t rail) {
       return;
     }
     case IBV_WC_RDMA_WRITE:
-    case IBV_WC_SEND:
-    case IBV_WC_RDMA_READ: {
+    case IBV_WC_SEND: {
       --link.outstanding;
       while (!link.backlog.empty() && link.outstanding < context_.options().send_depth) {
         Work w = link.backlog.front();
@@ -330,10 +284,6 @@ void Pair::handle(const ibv_wc& wc, size_t rail) {
         w.wr.next = nullptr;
         link.qp->post_send(w.wr);
         ++link.outstanding;
-      }
-      if (wr_kind(wc.wr_id) == WrKind::Read) {
-        key_read_done_ = true;
-        return;
       }
       auto it = pending_.find(wr_sequence(wc.wr_id));
       if (it == pending_.end())

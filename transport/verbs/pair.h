@@ -42,14 +42,15 @@ class Pair final : public transport::Pair {
   void write(const MemoryRegion& src, size_t src_offset, size_t len, const RemoteRegion& dst, size_t dst_offset,
              uint32_t imm, uint64_t cookie) override;
   void notify(uint32_t imm, uint64_t cookie) override;
+  std::string gpu_direct() const override;
+  std::string_view transport() const override { return "verbs"; }
 
   // Connection setup: our QPs for the blob, then the peer's side of each link.
   size_t link_count() const { return links_.size(); }
   const QueuePair& link_qp(size_t link) const { return *links_[link].qp; }
   size_t link_rail(size_t link) const { return links_[link].rail; }
   // `max_message` by rail: the peer's ports' largest message sizes.
-  void connect(const std::vector<RemoteQp>& remote, const std::vector<uint64_t>& max_message, uint64_t key_table_addr,
-               uint32_t key_table_rkey);
+  void connect(const std::vector<RemoteQp>& remote, const std::vector<uint64_t>& max_message);
 
   // Progress: polls every completion queue; returns how many completions were handled.
   size_t poll();
@@ -90,8 +91,7 @@ class Pair final : public transport::Pair {
   void deliver(Link& link, uint32_t imm, uint64_t bytes);
   void handle(const ibv_wc& wc, size_t rail);
   void part_arrived(Link& link, uint32_t imm, uint64_t bytes);
-  uint32_t rkey_for(const RemoteRegion& dst, size_t dst_offset, size_t len, size_t rail);
-  const KeyEntry& remote_keys(const RemoteRegion& dst);
+  uint32_t rkey_for(const RemoteRegion& dst, size_t rail) const;
   [[noreturn]] void fail_completion(const ibv_wc& wc, size_t rail);
 
   Context& context_;
@@ -104,19 +104,10 @@ class Pair final : public transport::Pair {
   std::vector<Link> links_;   // data links rail by rail, then control links rail by rail
   size_t next_control_ = 0;
   std::vector<size_t> part_links_;     // scratch of write(): the link of each part
-  std::vector<uint32_t> part_rkeys_;   // and its rkey
   uint64_t next_write_ = 0;
   std::unordered_map<uint64_t, PendingWrite> pending_;
   std::deque<PartialArrival> partials_;  // split writes being received, oldest first
   uint64_t partial_base_ = 0;            // split-write index of partials_.front()
-
-  // Rkeys of the peer's registrations on every rail (wire.h), read once each.
-  uint64_t key_table_addr_ = 0;
-  uint32_t key_table_rkey_ = 0;
-  std::unordered_map<uint32_t, KeyEntry> keys_;
-  std::unique_ptr<KeyEntry> key_scratch_;
-  std::shared_ptr<MemoryRegion> key_scratch_region_;
-  bool key_read_done_ = false;
 };
 
 }  // namespace sxcoll::transport::verbs

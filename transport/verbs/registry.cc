@@ -1,8 +1,5 @@
 #include "transport/verbs/registry.h"
 
-#include <cstdlib>
-#include <cstring>
-
 #include <fmt/core.h>
 
 #include "transport/error.h"
@@ -16,26 +13,13 @@ constexpr int kAccess = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_A
 
 }  // namespace
 
-void MemoryRegistry::TableFree::operator()(KeyEntry* p) const { std::free(p); }
-
-MemoryRegistry::MemoryRegistry(const std::vector<std::unique_ptr<Rail>>& rails, int rank) : rails_(rails), rank_(rank) {
-  const size_t bytes = sizeof(KeyEntry) * kKeyTableEntries;
-  void* memory = std::aligned_alloc(kPage, bytes);
-  if (memory == nullptr) throw RunError(fmt::format("rank {}: verbs: cannot allocate the key table", rank_));
-  std::memset(memory, 0, bytes);
-  table_.reset(static_cast<KeyEntry*>(memory));
-  table_mr_ = ::ibv_reg_mr(rails_[0]->pd(), memory, bytes, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ);
-  if (table_mr_ == nullptr)
-    throw RunError(fmt::format("rank {}: verbs: ibv_reg_mr of the {}-byte key table on {} failed: {}", rank_, bytes,
-                               rails_[0]->name(), errno_text(errno)));
-}
+MemoryRegistry::MemoryRegistry(const std::vector<std::unique_ptr<Rail>>& rails, int rank) : rails_(rails), rank_(rank) {}
 
 MemoryRegistry::~MemoryRegistry() {
   cache_.clear();
   for (auto& r : registrations_)
     for (ibv_mr* mr : r->mrs)
       if (mr) ::ibv_dereg_mr(mr);
-  if (table_mr_) ::ibv_dereg_mr(table_mr_);
 }
 
 Registration& MemoryRegistry::register_range(uintptr_t begin, uintptr_t end, MemoryKind kind) {
@@ -61,15 +45,6 @@ Registration& MemoryRegistry::register_range(uintptr_t begin, uintptr_t end, Mem
           err == ENOMEM && kind != MemoryKind::Cuda ? " (locked-memory limit: ulimit -l unlimited)" : ""));
     }
     reg->mrs.push_back(mr);
-  }
-  if (registrations_.size() + 1 < kKeyTableEntries) {
-    reg->id = static_cast<uint32_t>(registrations_.size() + 1);
-    KeyEntry& e = table_.get()[reg->id];
-    e.addr = begin;
-    e.bytes = end - begin;
-    for (size_t r = 0; r < reg->mrs.size(); ++r) e.rkeys[r] = reg->mrs[r]->rkey;
-    e.id = reg->id;
-    e.magic = kKeyEntryMagic;
   }
   registrations_.push_back(std::move(reg));
   return *registrations_.back();
@@ -100,8 +75,9 @@ std::shared_ptr<MemoryRegion> MemoryRegistry::register_memory(void* base, size_t
   region->remote.bytes = bytes;
   if (reg) {
     region->lkey = reg->mrs[0]->lkey;
-    region->remote.rkey = reg->mrs[0]->rkey;
-    region->remote.id = reg->id;
+    // Every rail's rkey travels with the region: a write split over rails needs each.
+    region->remote.nrkeys = static_cast<uint8_t>(reg->mrs.size());
+    for (size_t r = 0; r < reg->mrs.size(); ++r) region->remote.rkeys[r] = reg->mrs[r]->rkey;
   }
   cache_[key] = region;
   return region;
