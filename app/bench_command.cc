@@ -59,7 +59,7 @@ bench::BenchOptions to_options(const BenchCommand& c) {
                                  "int8, uint8, int32, int64, half, bfloat16, float, double");
   o.ops = parse_list<RedOp>(c.ops, "-o", parse_redop, kAllRedOps, "sum, prod, min, max, avg");
   auto algo = parse_algorithm(c.algorithm);
-  if (!algo) throw UsageError(fmt::format("--algo '{}': expected ring, tree, rd or auto", c.algorithm));
+  if (!algo) throw UsageError(fmt::format("--algo '{}': expected ring, tree, rd, ring_topo, hier or auto", c.algorithm));
   o.algorithm = *algo;
   if (c.engine == "sxcoll")
     o.engine = bench::EngineChoice::Sxcoll;
@@ -142,8 +142,9 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("-a,--average", b.aggregate, "Time reported: 0 rank 0, 1 average, 2 min, 3 max over ranks")->capture_default_str();
   cmd->add_option("-d,--datatype", b.dtypes, "int8,uint8,int32,int64,half,bfloat16,float,double or all")->capture_default_str();
   cmd->add_option("-o,--op", b.ops, "sum,prod,min,max,avg or all")->capture_default_str();
-  add_env_knob(b, cmd->add_option("--algo", b.algorithm, "ring, tree, rd (recursive doubling, 2^k ranks) or auto (cost "
-                                                         "model per size)"),
+  add_env_knob(b, cmd->add_option("--algo", b.algorithm, "ring, tree, rd (recursive doubling, 2^k ranks), ring_topo (ring "
+                                                         "host by host), hier (within hosts, then across; equal ranks "
+                                                         "per host) or auto (cost model per size)"),
                &BenchCommand::algorithm, "SXCOLL_ALGO");
   cmd->add_option("--engine", b.engine, "sxcoll, nccl (loaded at run time: SXCOLL_NCCL_LIBRARY or NCCL_HOME) or both "
                                         "(both tables and the ratio sxcoll/NCCL per size)")->capture_default_str();

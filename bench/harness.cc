@@ -200,6 +200,8 @@ EngineReport sweep_engine(const BenchOptions& o, bootstrap::Bootstrap& boot, Ben
 }
 
 EngineReport run_sxcoll(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchBuffers& buffers, RunDescription run) {
+  // hier needs the hosts, known only now: refused before anything connects.
+  check_algorithm(o.algorithm, Topology::from_hostnames(boot.hostnames()));
   auto context = transport::make_context(boot, o.transport);
   Communicator comm(boot, *context, o.comm);
   SxcollEngine engine(comm, o.algorithm, context->describe());

@@ -3,19 +3,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <set>
 #include <sstream>
 
 #include <fmt/core.h>
 
-#include "collectives/allreduce_recursive_doubling.h"
-#include "collectives/allreduce_ring.h"
-#include "collectives/allreduce_tree.h"
+#include "collectives/algorithm_layout.h"
 #include "collectives/gpu.h"
 #include "collectives/partition.h"
 #include "collectives/reduce.h"
-#include "collectives/ring_schedule.h"
-#include "collectives/tree_schedule.h"
 #include "transport/error.h"
 
 namespace sxcoll {
@@ -34,12 +29,6 @@ void validate_options(const CommunicatorOptions& o) {
 
 namespace {
 
-int tree_channel_count(int channels) { return channels < 2 ? 2 : channels + channels % 2; }
-
-}  // namespace
-
-namespace {
-
 std::chrono::microseconds spin_budget(const CommunicatorOptions& options, const bootstrap::Bootstrap& bootstrap) {
   if (options.spin.count() >= 0) return options.spin;
   return bootstrap.cores_per_local_rank() >= 1 ? std::chrono::microseconds(50) : std::chrono::microseconds(0);
@@ -52,30 +41,20 @@ Communicator::Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& 
     : bootstrap_(bootstrap),
       context_(context),
       options_(options),
+      topology_(Topology::from_hostnames(options.hostnames.empty() ? bootstrap.hostnames() : options.hostnames)),
       engine_(context, bootstrap, options.timeout, spin_budget(options, bootstrap)) {
   validate_options(options_);
   // GPU buffers: the GPU reduces; what a pair cannot reach there is staged (stages()).
   if (on_gpu()) use_step_queue(gpu::make_queue(), false);
-  std::set<int> peers;
-  const int n = size();
-  if (n > 1) {
-    peers.insert(ring_prev(n, rank()));
-    peers.insert(ring_next(n, rank()));
-    if (recursive_doubling_applies(n))
-      for (int partner : recursive_doubling_partners(n, rank())) peers.insert(partner);
-    for (const TreeNode& node : double_binary_tree(n, rank())) {
-      if (node.parent >= 0) peers.insert(node.parent);
-      for (int child : node.children)
-        if (child >= 0) peers.insert(child);
-    }
-  }
-  peers_.assign(peers.begin(), peers.end());
+  if (topology_.size() != size())
+    throw std::logic_error(fmt::format("rank {}: {} hostnames for {} ranks", rank(), topology_.size(), size()));
+  peers_ = peers_to_connect(topology_, rank(), options_.channels);
   context_.connect(peers_);
 }
 
 Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) const {
-  check_algorithm(algorithm, size());
-  return algorithm == Algorithm::Auto ? choose_algorithm(size(), bytes, options_.cost) : algorithm;
+  check_algorithm(algorithm, topology_);
+  return algorithm == Algorithm::Auto ? choose_algorithm(topology_, bytes, options_.cost) : algorithm;
 }
 
 bool Communicator::stages(const transport::Pair& pair) const {
@@ -186,25 +165,11 @@ void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& 
 Communicator::Plan& Communicator::plan(Algorithm algorithm) {
   if (auto it = plans_.find(algorithm); it != plans_.end()) return it->second;
   Plan& plan = plans_[algorithm];
-  const int n = size();
+  const AlgorithmLayout layout(algorithm, topology_, rank(), layout_channels(algorithm, options_.channels));
   std::vector<std::vector<int>> in_peers, out_peers;
-  if (algorithm == Algorithm::Ring) {
-    for (int c = 0; c < options_.channels; ++c) {
-      in_peers.push_back({ring_prev(n, rank())});
-      out_peers.push_back({ring_next(n, rank())});
-    }
-  } else if (algorithm == Algorithm::RecursiveDoubling) {
-    for (int c = 0; c < options_.channels; ++c) {
-      in_peers.push_back(recursive_doubling_partners(n, rank()));
-      out_peers.push_back(recursive_doubling_partners(n, rank()));
-    }
-  } else {
-    auto trees = double_binary_tree(n, rank());
-    for (int c = 0; c < tree_channel_count(options_.channels); ++c) {
-      TreeLinks links = TreeLinks::of(trees[static_cast<size_t>(c % 2)]);
-      in_peers.push_back(links.in_peers);
-      out_peers.push_back(links.out_peers);
-    }
+  for (int c = 0; c < layout.channels(); ++c) {
+    in_peers.push_back(layout.links(c).in_peers);
+    out_peers.push_back(layout.links(c).out_peers);
   }
   build_links(plan, in_peers, out_peers);
   return plan;
@@ -230,27 +195,21 @@ void Communicator::allreduce(const void* input, void* output, size_t count, Data
   const size_t chunk = chunk_elements(options_.buffsize / options_.slots, esize, align);
   const size_t nchannels = p.channels.size();
 
-  std::vector<std::unique_ptr<StepProgram>> programs;
+  const AlgorithmLayout layout(algo, topology_, rank(), static_cast<int>(nchannels));
+  std::vector<ChannelProgram> programs;
   std::vector<Machine> machines;
-  machines.reserve(2 * nchannels);  // partners point into this vector
-  auto trees = double_binary_tree(size(), rank());
+  std::vector<int> partners;  // index into machines, -1 for none
   for (size_t c = 0; c < nchannels; ++c) {
-    Range slice = split_range(count, nchannels, c, align);
-    Channel* channel = p.channels[c].get();
-    if (algo == Algorithm::Ring) {
-      programs.push_back(std::make_unique<RingAllreduceProgram>(size(), rank(), slice, chunk, align));
-      machines.push_back(Machine{channel, programs.back().get(), nullptr});
-    } else if (algo == Algorithm::RecursiveDoubling) {
-      programs.push_back(std::make_unique<RecursiveDoublingProgram>(size(), rank(), slice, chunk));
-      machines.push_back(Machine{channel, programs.back().get(), nullptr});
-    } else {
-      const TreeNode& node = trees[c % 2];
-      programs.push_back(std::make_unique<TreeUpProgram>(node, slice, chunk));
-      machines.push_back(Machine{channel, programs.back().get(), nullptr});
-      programs.push_back(std::make_unique<TreeDownProgram>(node, slice, chunk));
-      machines.push_back(Machine{channel, programs.back().get(), &machines[machines.size() - 1]});
+    const size_t first = programs.size();
+    for (ChannelProgram& cp : layout.programs(static_cast<int>(c), count, chunk, align)) {
+      machines.push_back(Machine{p.channels[c].get(), cp.program.get(), nullptr});
+      partners.push_back(cp.partner < 0 ? -1 : static_cast<int>(first) + cp.partner);
+      programs.push_back(std::move(cp));
     }
   }
+  // Partners point into `machines`, which no longer grows.
+  for (size_t i = 0; i < machines.size(); ++i)
+    if (partners[i] >= 0) machines[i].partner = &machines[static_cast<size_t>(partners[i])];
 
   CollectiveCall call;
   const std::string name = fmt::format("allreduce ({})", algorithm_name(algo));

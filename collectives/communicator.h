@@ -32,6 +32,9 @@ struct CommunicatorOptions {
   // (gpu::use_device); reductions then run on that GPU, and what the transport cannot
   // read there directly is staged through pinned host memory.
   transport::MemoryKind memory = transport::MemoryKind::Host;
+  // Every rank's host, by rank, where the bootstrap's hostnames should not decide (tests
+  // that place local ranks on pretend hosts); empty: Bootstrap::hostnames().
+  std::vector<std::string> hostnames;
 };
 
 // Throws UsageError naming the flag that is out of range.
@@ -45,6 +48,7 @@ class Communicator {
   int rank() const { return bootstrap_.rank(); }
   int size() const { return bootstrap_.size(); }
   const CommunicatorOptions& options() const { return options_; }
+  const Topology& topology() const { return topology_; }
 
   // In place when input == output. Collective: every rank calls it with the same count,
   // type, op and algorithm.
@@ -83,6 +87,7 @@ class Communicator {
   bootstrap::Bootstrap& bootstrap_;
   transport::Context& context_;
   CommunicatorOptions options_;
+  Topology topology_;
   Engine engine_;
   std::unique_ptr<StepQueue> queue_;  // null: arithmetic inline (host buffers)
   bool stage_all_ = false;            // every write leaves from a staging slot (tests)

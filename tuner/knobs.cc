@@ -83,7 +83,7 @@ std::vector<Knob> make_table() {
       integer("--channels", S, Fabric::Any, {"SXCOLL_CHANNELS"}, "2", {"1", "4", "8"}, 1, 32,
               "pipelines in flight (NCCL's channels)"),
       integer("--tc", S, R, {"SXCOLL_TC"}, "0", {"106"}, 0, 255, "verbs: GRH traffic class (NCCL_IB_TC)"),
-      choice("--algo", S, {"SXCOLL_ALGO"}, "auto", {"ring", "tree"}, {"auto", "ring", "tree", "rd"},
+      choice("--algo", S, {"SXCOLL_ALGO"}, "auto", {"ring", "tree"}, {"auto", "ring", "tree", "rd", "ring_topo", "hier"},
              "allreduce algorithm, forced (default auto: a cost model picks per size)"),
   };
 }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <ostream>
@@ -115,6 +116,106 @@ TEST(PredictedTime, MatchesTheAlphaBetaFormulas) {
   EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Ring, 4, 4000, model), 2 * 3 * 10.0 + 2 * 3 / 4.0 * 4000 / 100.0);
   EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Tree, 5, 4000, model), 2 * 3 * 10.0 + 2 * 4000 / 100.0);
   EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Tree, 8, 0, model), 2 * 3 * 10.0);
+}
+
+
+// ---------------------------------------------------------------------------------------
+// Two levels: within a host and between hosts (CostModel's inter_* fields).
+
+TEST(AlgorithmName, TopologyAwareNames) {
+  EXPECT_EQ(algorithm_name(Algorithm::TopoRing), "ring_topo");
+  EXPECT_EQ(algorithm_name(Algorithm::Hierarchical), "hier");
+  EXPECT_EQ(parse_algorithm("ring_topo"), Algorithm::TopoRing);
+  EXPECT_EQ(parse_algorithm("hier"), Algorithm::Hierarchical);
+  EXPECT_EQ(parse_algorithm("hierarchical"), std::nullopt);
+}
+
+TEST(TwoLevelModel, OneHostIsTheSingleLevelModel) {
+  // The inter-node level must not matter on one host, whatever it says.
+  CostModel model;
+  model.inter_alpha_us = 1e6;
+  model.inter_beta_bytes_per_us = 1.0;
+  for (int n = 1; n <= 64; ++n) {
+    const Topology t = Topology::single_host(n);
+    for (int shift = 0; shift <= 36; shift += 3) {
+      const size_t bytes = size_t{1} << shift;
+      EXPECT_EQ(choose_algorithm(t, bytes, model), choose_algorithm(n, bytes, CostModel{})) << n << " " << bytes;
+      for (Algorithm a : {Algorithm::Ring, Algorithm::Tree})
+        EXPECT_DOUBLE_EQ(predicted_us(a, t, bytes, model), predicted_us(a, n, bytes, CostModel{}));
+      // ring_topo and hier on one host are the ring.
+      EXPECT_DOUBLE_EQ(predicted_us(Algorithm::TopoRing, t, bytes, model), predicted_us(Algorithm::Ring, t, bytes, model));
+      EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Hierarchical, t, bytes, model),
+                       predicted_us(Algorithm::Ring, t, bytes, model));
+    }
+  }
+}
+
+TEST(TwoLevelModel, HierFormula) {
+  // 2 hosts x 4: 2(L-1) intra steps, 2(H-1) inter steps, the slower phase's bytes.
+  const CostModel model{5.0, 1000.0, 30.0, 500.0};
+  const Topology t = Topology::blocked(2, 4);
+  const double s = 8000;
+  const double intra = 2 * 3 / 4.0 * s / 1000.0;  // 12
+  const double inter = 2 * 1 / 2.0 * s / 500.0;   // 16
+  EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Hierarchical, t, 8000, model), 2 * 3 * 5.0 + 2 * 1 * 30.0 + std::max(intra, inter));
+  // Ring across hosts: 2(n-1) steps at the slower latency, S/n per link and step, one crossing per host.
+  EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Ring, t, 8000, model), 2 * 7 * (30.0 + 8000 / 8.0 / 500.0));
+  // Tree and rd: the single-level formulas at the slower level.
+  EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Tree, t, 8000, model), 2 * 3 * 30.0 + 2 * 8000 / 500.0);
+  EXPECT_DOUBLE_EQ(predicted_us(Algorithm::RecursiveDoubling, t, 8000, model), 3 * (30.0 + 8000 / 500.0));
+}
+
+TEST(TwoLevelModel, HierWinsLargeMessagesWhenHostsAreFarApart) {
+  // Fast inside a host, slow between hosts: small messages take the fewest steps (rd),
+  // large ones the algorithm that sends the least between hosts (hier).
+  const CostModel model{2.0, 20000.0, 10.0, 2000.0};
+  const Topology cluster = Topology::blocked(8, 8);
+  EXPECT_EQ(choose_algorithm(cluster, 8, model), Algorithm::RecursiveDoubling);
+  for (size_t bytes : {size_t{16} << 20, size_t{1} << 30, size_t{32} << 30})
+    EXPECT_EQ(choose_algorithm(cluster, bytes, model), Algorithm::Hierarchical) << bytes;
+  // One crossover from the latency algorithms to hier, and never back.
+  bool hier_seen = false;
+  for (int shift = 0; shift <= 36; ++shift) {
+    const Algorithm a = choose_algorithm(cluster, size_t{1} << shift, model);
+    if (hier_seen) {
+      EXPECT_EQ(a, Algorithm::Hierarchical) << "2^" << shift;
+    }
+    hier_seen = hier_seen || a == Algorithm::Hierarchical;
+  }
+  EXPECT_TRUE(hier_seen);
+  // The same 64 ranks on one host: the ring, as before.
+  EXPECT_EQ(choose_algorithm(Topology::single_host(64), size_t{1} << 30, model), Algorithm::Ring);
+  // One rank per host: hier would be the ring across hosts; the ring it is.
+  EXPECT_EQ(choose_algorithm(Topology::blocked(8, 1), size_t{1} << 30, model), Algorithm::Ring);
+}
+
+TEST(TwoLevelModel, RingTopoWinsWhereTheLauncherInterleavedUnevenHosts) {
+  // a b a b a: hier does not apply (3 and 2 ranks); the flat ring leaves each host twice
+  // and so shares its inter-node bandwidth two ways, ring_topo leaves it once.
+  const CostModel model{2.0, 20000.0, 10.0, 2000.0};
+  const Topology interleaved = Topology::from_hostnames({"a", "b", "a", "b", "a"});
+  const size_t big = size_t{1} << 30;
+  EXPECT_EQ(predicted_us(Algorithm::Hierarchical, interleaved, big, model), HUGE_VAL);
+  const double s = static_cast<double>(big);
+  EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Ring, interleaved, big, model), 2 * 4 * (10.0 + 2 * s / 5 / 2000.0));
+  EXPECT_DOUBLE_EQ(predicted_us(Algorithm::TopoRing, interleaved, big, model), 2 * 4 * (10.0 + s / 5 / 2000.0));
+  EXPECT_EQ(choose_algorithm(interleaved, big, model), Algorithm::TopoRing);
+  // Placed host by host the flat ring already crosses once: a tie, and ties go to the ring.
+  const Topology blocked = Topology::from_hostnames({"a", "a", "a", "b", "b"});
+  EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Ring, blocked, big, model),
+                   predicted_us(Algorithm::TopoRing, blocked, big, model));
+  EXPECT_EQ(choose_algorithm(blocked, big, model), Algorithm::Ring);
+}
+
+TEST(TwoLevelModel, PicksOnlyWhatApplies) {
+  const CostModel model{2.0, 20000.0, 10.0, 2000.0};
+  const Topology uneven = Topology::from_hostnames({"a", "a", "b", "b", "b", "c"});
+  for (int shift = 0; shift <= 36; ++shift) {
+    const Algorithm a = choose_algorithm(uneven, size_t{1} << shift, model);
+    EXPECT_NE(a, Algorithm::Hierarchical) << "2^" << shift;
+    EXPECT_NE(a, Algorithm::RecursiveDoubling) << "2^" << shift;  // 6 ranks
+    EXPECT_TRUE(algorithm_applies(a, uneven));
+  }
 }
 
 }  // namespace

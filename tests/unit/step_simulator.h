@@ -19,12 +19,14 @@
 
 #include <fmt/core.h>
 
+#include "collectives/algorithm_layout.h"
 #include "collectives/allreduce_recursive_doubling.h"
 #include "collectives/allreduce_ring.h"
 #include "collectives/allreduce_tree.h"
 #include "collectives/partition.h"
 #include "collectives/ring_schedule.h"
 #include "collectives/step.h"
+#include "collectives/topology.h"
 #include "collectives/tree_schedule.h"
 
 namespace sxcoll::sim {
@@ -109,57 +111,40 @@ struct Setup {
   std::vector<std::vector<Links>> links;  // [rank][channel]
 };
 
-// As Communicator::allreduce builds a ring: every channel's slice split with the
-// alignment, one RingAllreduceProgram per rank and channel, in from prev, out to next.
+// As Communicator::allreduce builds `algo` (collectives/algorithm_layout.h): for every rank
+// the layout's links and, on every channel, its programs over the channel's slice; a
+// program's partner is the one the layout names on the same channel.
+inline Setup layout_setup(Algorithm algo, const Topology& topology, size_t count, int nchannels, size_t chunk,
+                          size_t align) {
+  const int nranks = topology.size();
+  Setup s{nranks, count, nchannels, {}, {}};
+  s.links.assign(static_cast<size_t>(nranks), std::vector<Links>(static_cast<size_t>(nchannels)));
+  for (int r = 0; r < nranks; ++r) {
+    const AlgorithmLayout layout(algo, topology, r, nchannels);
+    for (int c = 0; c < nchannels; ++c) {
+      const ChannelLinks& l = layout.links(c);
+      s.links[static_cast<size_t>(r)][static_cast<size_t>(c)] = Links{l.in_peers, l.out_peers};
+      const Range slice = layout.slice(c, count, align);
+      const int first = static_cast<int>(s.machines.size());
+      for (const ChannelProgram& p : layout.programs(c, count, chunk, align))
+        s.machines.push_back(
+            Machine{r, c, std::string(p.kind), p.program, p.partner < 0 ? -1 : first + p.partner, slice});
+    }
+  }
+  return s;
+}
+
+// The flat algorithms on one host of `nranks`. Ring: in from prev, out to next. Tree:
+// channel c follows double_binary_tree(n, rank)[c % 2], the down program's partner is
+// the up program. Recursive doubling (power-of-two n): link k is the partner rank ^ 2^k.
 inline Setup ring_setup(int nranks, size_t count, int nchannels, size_t chunk, size_t align) {
-  Setup s{nranks, count, nchannels, {}, {}};
-  s.links.assign(static_cast<size_t>(nranks), std::vector<Links>(static_cast<size_t>(nchannels)));
-  for (int r = 0; r < nranks; ++r) {
-    for (int c = 0; c < nchannels; ++c) {
-      Range slice = split_range(count, static_cast<size_t>(nchannels), static_cast<size_t>(c), align);
-      s.links[static_cast<size_t>(r)][static_cast<size_t>(c)] = Links{{ring_prev(nranks, r)}, {ring_next(nranks, r)}};
-      s.machines.push_back(
-          Machine{r, c, "ring", std::make_shared<RingAllreduceProgram>(nranks, r, slice, chunk, align), -1, slice});
-    }
-  }
-  return s;
+  return layout_setup(Algorithm::Ring, Topology::single_host(nranks), count, nchannels, chunk, align);
 }
-
-// As Communicator::allreduce builds a tree: channel c follows double_binary_tree(n, rank)[c % 2]
-// with TreeLinks::of numbering; the down program's partner is the up program.
 inline Setup tree_setup(int nranks, size_t count, int nchannels, size_t chunk, size_t align) {
-  Setup s{nranks, count, nchannels, {}, {}};
-  s.links.assign(static_cast<size_t>(nranks), std::vector<Links>(static_cast<size_t>(nchannels)));
-  for (int r = 0; r < nranks; ++r) {
-    auto trees = double_binary_tree(nranks, r);
-    for (int c = 0; c < nchannels; ++c) {
-      const TreeNode& node = trees[static_cast<size_t>(c % 2)];
-      Range slice = split_range(count, static_cast<size_t>(nchannels), static_cast<size_t>(c), align);
-      TreeLinks tl = TreeLinks::of(node);
-      s.links[static_cast<size_t>(r)][static_cast<size_t>(c)] = Links{tl.in_peers, tl.out_peers};
-      s.machines.push_back(Machine{r, c, "up", std::make_shared<TreeUpProgram>(node, slice, chunk), -1, slice});
-      const int up = static_cast<int>(s.machines.size()) - 1;
-      s.machines.push_back(Machine{r, c, "down", std::make_shared<TreeDownProgram>(node, slice, chunk), up, slice});
-    }
-  }
-  return s;
+  return layout_setup(Algorithm::Tree, Topology::single_host(nranks), count, nchannels, chunk, align);
 }
-
-// As Communicator::allreduce builds recursive doubling (power-of-two n): link k, in and
-// out, is the partner rank ^ 2^k on every channel.
 inline Setup recursive_doubling_setup(int nranks, size_t count, int nchannels, size_t chunk, size_t align) {
-  Setup s{nranks, count, nchannels, {}, {}};
-  s.links.assign(static_cast<size_t>(nranks), std::vector<Links>(static_cast<size_t>(nchannels)));
-  for (int r = 0; r < nranks; ++r) {
-    for (int c = 0; c < nchannels; ++c) {
-      Range slice = split_range(count, static_cast<size_t>(nchannels), static_cast<size_t>(c), align);
-      auto partners = recursive_doubling_partners(nranks, r);
-      s.links[static_cast<size_t>(r)][static_cast<size_t>(c)] = Links{partners, partners};
-      s.machines.push_back(
-          Machine{r, c, "rd", std::make_shared<RecursiveDoublingProgram>(nranks, r, slice, chunk), -1, slice});
-    }
-  }
-  return s;
+  return layout_setup(Algorithm::RecursiveDoubling, Topology::single_host(nranks), count, nchannels, chunk, align);
 }
 
 struct Options {
