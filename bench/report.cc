@@ -52,6 +52,7 @@ void print_header(std::ostream& out, const RunDescription& run) {
   fmt::print(out, "# engine: {}  ({})\n", run.engine, run.engine_detail);
   fmt::print(out, "# memory: {}{}\n", run.memory, run.data_path.empty() ? "" : "  data path: " + run.data_path);
   if (!run.routes.empty()) fmt::print(out, "# links of rank 0: {}\n", run.routes);
+  if (!run.cost_model.empty()) fmt::print(out, "# auto's cost model: {}\n", run.cost_model);
   for (const auto& link : run.links) fmt::print(out, "# rail: {}\n", link);
   if (run.line_rate_gbps > 0)
     fmt::print(out, "# line rate: {:g} Gb/s per rank over {} rail(s) = {:.2f} GB/s, the bound of ring busbw\n",
@@ -142,6 +143,7 @@ nlohmann::json engine_json(const EngineReport& report) {
   j["memory"] = run.memory;
   if (!run.data_path.empty()) j["data_path"] = run.data_path;
   if (!run.routes.empty()) j["routes"] = run.routes;
+  if (!run.cost_model.empty()) j["cost_model"] = run.cost_model;
   if (!run.devices.empty()) j["devices"] = run.devices;
   j["launcher"] = run.launcher;
   j["ranks"] = run.hostnames.size();

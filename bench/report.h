@@ -43,6 +43,7 @@ struct RunDescription {
   std::string check_rule;
   const BenchOptions* options = nullptr;
   std::string routes;               // sxcoll: rank 0's links by transport (Communicator::routes)
+  std::string cost_model;           // sxcoll with --algo auto: the levels it picks by
   std::vector<std::string> links;  // rank 0's rails as the transport found them (verbs)
   double line_rate_gbps = 0;       // link rate summed over a rank's rails, slowest rank; 0: unknown
 };

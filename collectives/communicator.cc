@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -50,11 +51,49 @@ Communicator::Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& 
     throw std::logic_error(fmt::format("rank {}: {} hostnames for {} ranks", rank(), topology_.size(), size()));
   peers_ = peers_to_connect(topology_, rank(), options_.channels);
   context_.connect(peers_);
+  cost_ = options_.cost ? *options_.cost : cost_from_links();
+  registers_buffers_ = some_link_writes_from_buffers();
+}
+
+CostModel Communicator::cost_from_links() {
+  // Each level's slowest link on this rank; a level without links keeps the default.
+  const CostModel defaults;
+  double level[2][2] = {{0, HUGE_VAL}, {0, HUGE_VAL}};  // [intra, inter][alpha, beta]
+  for (int peer : peers_) {
+    const transport::LinkCost c = context_.pair(peer).cost();
+    auto& l = level[topology_.host_of(peer) == topology_.host_of(rank()) ? 0 : 1];
+    l[0] = std::max(l[0], c.alpha_us);
+    l[1] = std::min(l[1], c.beta_bytes_per_us);
+  }
+  // Every rank must pick the same algorithm: all take the slowest over the ranks.
+  const auto words = bootstrap_.allgather(fmt::format("{} {} {} {}", level[0][0], level[0][1], level[1][0], level[1][1]));
+  for (const auto& word : words) {
+    std::istringstream in(word);
+    double theirs[2][2];
+    in >> theirs[0][0] >> theirs[0][1] >> theirs[1][0] >> theirs[1][1];
+    for (int l = 0; l < 2; ++l) {
+      level[l][0] = std::max(level[l][0], theirs[l][0]);
+      level[l][1] = std::min(level[l][1], theirs[l][1]);
+    }
+  }
+  // A network link's rate is its host's (tcp: the host's interface, verbs: all its rails):
+  // what the model's inter level means, a host's budget that its crossing links share.
+  const bool intra = level[0][0] > 0, inter = level[1][0] > 0;
+  CostModel m;
+  m.alpha_us = intra ? level[0][0] : defaults.alpha_us;
+  m.beta_bytes_per_us = intra ? level[0][1] : defaults.beta_bytes_per_us;
+  m.inter_alpha_us = inter ? level[1][0] : defaults.inter_alpha_us;
+  m.inter_beta_bytes_per_us = inter ? level[1][1] : defaults.inter_beta_bytes_per_us;
+  return m;
 }
 
 Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) const {
+  // A loop of calls asks for the same algorithm and size each time: answered once.
+  if (last_resolved_.asked == algorithm && last_resolved_.bytes == bytes) return last_resolved_.chosen;
   check_algorithm(algorithm, topology_);
-  return algorithm == Algorithm::Auto ? choose_algorithm(topology_, bytes, options_.cost) : algorithm;
+  const Algorithm chosen = algorithm == Algorithm::Auto ? choose_algorithm(topology_, bytes, cost_) : algorithm;
+  last_resolved_ = Resolved{algorithm, bytes, chosen};
+  return chosen;
 }
 
 bool Communicator::stages(const transport::Pair& pair) const {
@@ -93,6 +132,11 @@ void Communicator::use_step_queue(std::unique_ptr<StepQueue> queue, bool stage_s
   if (!plans_.empty()) throw std::logic_error("use_step_queue after the first collective");
   queue_ = std::move(queue);
   stage_all_ = stage_sends;
+  registers_buffers_ = some_link_writes_from_buffers();
+}
+
+bool Communicator::some_link_writes_from_buffers() const {
+  return !stage_all_ && std::any_of(peers_.begin(), peers_.end(), [&](int peer) { return !stages(context_.pair(peer)); });
 }
 
 SlotMemory Communicator::allocate_slots(size_t bytes, const transport::Pair& pair, bool staging,
@@ -165,14 +209,39 @@ void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& 
 Communicator::Plan& Communicator::plan(Algorithm algorithm) {
   if (auto it = plans_.find(algorithm); it != plans_.end()) return it->second;
   Plan& plan = plans_[algorithm];
-  const AlgorithmLayout layout(algorithm, topology_, rank(), layout_channels(algorithm, options_.channels));
+  plan.layout = std::make_unique<AlgorithmLayout>(algorithm, topology_, rank(),
+                                                  layout_channels(algorithm, options_.channels));
+  plan.name = fmt::format("allreduce ({})", algorithm_name(algorithm));
   std::vector<std::vector<int>> in_peers, out_peers;
-  for (int c = 0; c < layout.channels(); ++c) {
-    in_peers.push_back(layout.links(c).in_peers);
-    out_peers.push_back(layout.links(c).out_peers);
+  for (int c = 0; c < plan.layout->channels(); ++c) {
+    in_peers.push_back(plan.layout->links(c).in_peers);
+    out_peers.push_back(plan.layout->links(c).out_peers);
   }
   build_links(plan, in_peers, out_peers);
   return plan;
+}
+
+std::vector<Machine>& Communicator::machines_for(Plan& p, size_t count, size_t esize) {
+  if (p.count == count && p.esize == esize && !p.machines.empty()) return p.machines;
+  const size_t align = alignment_elements(esize);
+  const size_t chunk = chunk_elements(options_.buffsize / options_.slots, esize, align);
+  p.programs.clear();
+  p.machines.clear();
+  std::vector<int> partners;  // index into machines, -1 for none
+  for (size_t c = 0; c < p.channels.size(); ++c) {
+    const size_t first = p.programs.size();
+    for (ChannelProgram& cp : p.layout->programs(static_cast<int>(c), count, chunk, align)) {
+      p.machines.push_back(Machine{p.channels[c].get(), cp.program.get(), nullptr});
+      partners.push_back(cp.partner < 0 ? -1 : static_cast<int>(first) + cp.partner);
+      p.programs.push_back(std::move(cp));
+    }
+  }
+  // Partners point into `machines`, which no longer grows.
+  for (size_t i = 0; i < p.machines.size(); ++i)
+    if (partners[i] >= 0) p.machines[i].partner = &p.machines[static_cast<size_t>(partners[i])];
+  p.count = count;
+  p.esize = esize;
+  return p.machines;
 }
 
 void Communicator::allreduce(const void* input, void* output, size_t count, DataType type, RedOp op,
@@ -191,29 +260,10 @@ void Communicator::allreduce(const void* input, void* output, size_t count, Data
   }
   const Algorithm algo = resolve(algorithm, bytes);
   Plan& p = plan(algo);
-  const size_t align = alignment_elements(esize);
-  const size_t chunk = chunk_elements(options_.buffsize / options_.slots, esize, align);
-  const size_t nchannels = p.channels.size();
-
-  const AlgorithmLayout layout(algo, topology_, rank(), static_cast<int>(nchannels));
-  std::vector<ChannelProgram> programs;
-  std::vector<Machine> machines;
-  std::vector<int> partners;  // index into machines, -1 for none
-  for (size_t c = 0; c < nchannels; ++c) {
-    const size_t first = programs.size();
-    for (ChannelProgram& cp : layout.programs(static_cast<int>(c), count, chunk, align)) {
-      machines.push_back(Machine{p.channels[c].get(), cp.program.get(), nullptr});
-      partners.push_back(cp.partner < 0 ? -1 : static_cast<int>(first) + cp.partner);
-      programs.push_back(std::move(cp));
-    }
-  }
-  // Partners point into `machines`, which no longer grows.
-  for (size_t i = 0; i < machines.size(); ++i)
-    if (partners[i] >= 0) machines[i].partner = &machines[static_cast<size_t>(partners[i])];
+  std::vector<Machine>& machines = machines_for(p, count, esize);
 
   CollectiveCall call;
-  const std::string name = fmt::format("allreduce ({})", algorithm_name(algo));
-  call.name = name;
+  call.name = p.name;
   call.input = input;
   call.output = output;
   call.type = type;
@@ -221,7 +271,7 @@ void Communicator::allreduce(const void* input, void* output, size_t count, Data
   call.nranks = size();
   call.queue = queue_.get();
   // Staged buffers never meet the transport: only links that write from them register them.
-  if (!stage_all_ && std::any_of(peers_.begin(), peers_.end(), [&](int peer) { return !stages(context_.pair(peer)); })) {
+  if (registers_buffers_) {
     call.input_region = context_.register_memory(const_cast<void*>(input), bytes, options_.memory);
     call.output_region = context_.register_memory(output, bytes, options_.memory);
   }

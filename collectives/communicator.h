@@ -6,10 +6,12 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "collectives/algorithm.h"
+#include "collectives/algorithm_layout.h"
 #include "collectives/channel.h"
 #include "collectives/dtype.h"
 #include "collectives/engine.h"
@@ -27,7 +29,9 @@ struct CommunicatorOptions {
   // Busy-poll this long before sleeping when idle; negative: 50 us when this host's ranks
   // fit its cores, else 0 (spinning ranks would take the cores their peers need).
   std::chrono::microseconds spin{-1};
-  CostModel cost;
+  // --algo auto's model; empty: the levels from this rank's links (transport::Pair::cost),
+  // the slowest link within the host and the slowest to another host.
+  std::optional<CostModel> cost;
   // Where the user's buffers live. Cuda: device memory of this thread's current device
   // (gpu::use_device); reductions then run on that GPU, and what the transport cannot
   // read there directly is staged through pinned host memory.
@@ -49,6 +53,8 @@ class Communicator {
   int size() const { return bootstrap_.size(); }
   const CommunicatorOptions& options() const { return options_; }
   const Topology& topology() const { return topology_; }
+  // The model --algo auto picks by: options().cost, or what the links say (same on every rank).
+  const CostModel& cost() const { return cost_; }
 
   // In place when input == output. Collective: every rank calls it with the same count,
   // type, op and algorithm.
@@ -71,7 +77,17 @@ class Communicator {
  private:
   struct Plan {
     std::vector<std::unique_ptr<Channel>> channels;
+    std::unique_ptr<AlgorithmLayout> layout;
+    std::string name;  // "allreduce (ring)": what the engine's errors say was running
+    // The programs of the last call's shape, kept: a latency-bound loop calls with the same
+    // count over and over, and building them costs more than an 8-byte allreduce over shm.
+    size_t count = 0;
+    size_t esize = 0;
+    std::vector<ChannelProgram> programs;
+    std::vector<Machine> machines;
   };
+  // The programs and machines of `plan` for a call of `count` elements of `esize` bytes.
+  std::vector<Machine>& machines_for(Plan& plan, size_t count, size_t esize);
   Plan& plan(Algorithm algorithm);
   void build_links(Plan& plan, const std::vector<std::vector<int>>& in_peers,
                    const std::vector<std::vector<int>>& out_peers);
@@ -91,7 +107,17 @@ class Communicator {
   Engine engine_;
   std::unique_ptr<StepQueue> queue_;  // null: arithmetic inline (host buffers)
   bool stage_all_ = false;            // every write leaves from a staging slot (tests)
-  std::vector<int> peers_;            // connected, in rank order
+  std::vector<int> peers_;  // connected, in rank order
+  bool registers_buffers_ = false;  // some link writes from the user's buffers (does not stage)
+  bool some_link_writes_from_buffers() const;
+  CostModel cost_;
+  CostModel cost_from_links();
+  struct Resolved {
+    Algorithm asked = Algorithm::Auto;
+    size_t bytes = SIZE_MAX;
+    Algorithm chosen = Algorithm::Auto;
+  };
+  mutable Resolved last_resolved_;
   std::map<Algorithm, Plan> plans_;
 };
 

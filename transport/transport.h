@@ -42,6 +42,13 @@ struct RailCounters {
   uint64_t bytes_received = 0;
 };
 
+// What one message over a pair costs, for the collectives' cost model (--algo auto): a
+// latency per message and a bandwidth, from what the backend knows or measured of its link.
+struct LinkCost {
+  double alpha_us = 20.0;
+  double beta_bytes_per_us = 2000.0;
+};
+
 // A connection to one peer.
 class Pair {
  public:
@@ -63,6 +70,7 @@ class Pair {
   virtual std::string gpu_direct() const { return {}; }
   // The backend that carries this connection, for the bench header: "tcp", "shm", ...
   virtual std::string_view transport() const = 0;
+  virtual LinkCost cost() const = 0;
 };
 
 // One rank's endpoint: its connections, registered memory and progress engine.

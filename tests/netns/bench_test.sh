@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# sxcoll bench across NHOSTS namespace hosts x R ranks, torchrun-style, over TCP:
+# sxcoll bench across NHOSTS namespace hosts x R ranks, torchrun-style: shared memory
+# between the ranks of a host, TCP between hosts:
 #   bench_test.sh SXCOLL NHOSTS R ALGO
-# Asserts every rank exits 0, rank 0's table checks clean, its header names the hosts and
-# places every rank on the host it was launched on, and down leaves nothing behind.
+# Asserts every rank exits 0, rank 0's table checks clean (integer and float, sum and max),
+# its header names the hosts, places every rank on the host it was launched on and routes
+# its links (shm within the host, tcp across), the bytes crossed the hosts' links, and
+# down leaves nothing behind.
 set -euo pipefail
 (($# == 4)) || { echo "usage: $0 SXCOLL NHOSTS R ALGO" >&2; exit 2; }
 sxcoll=$1 nhosts=$2 per_host=$3 algo=$4
@@ -13,7 +16,8 @@ source "$(dirname "$0")/test_lib.sh"
 netns_begin "$nhosts"
 world=$((nhosts * per_host))
 "$LAUNCH" --per-host "$per_host" --timeout 90 --out "$WORK/run" -- \
-  "$sxcoll" bench -b 8 -e 4M -f 4 -n 2 -w 1 -c 1 --algo "$algo" --transport tcp --timeout 20s ||
+  "$sxcoll" bench -b 8 -e 4M -f 4 -n 2 -w 1 -c 1 -d int32,float -o sum,max --algo "$algo" --transport tcp \
+  --timeout 20s ||
   fail "bench across $nhosts hosts x $per_host ranks (--algo $algo): a rank failed (above)"
 
 table="$WORK/run/rank-0.out"
@@ -21,8 +25,8 @@ cat "$table"
 grep -qxF "# Out of bounds values : 0 OK" "$table" || fail "rank 0: no '# Out of bounds values : 0 OK'"
 rows=$(grep -cE '^ +[0-9]+ ' "$table" || true)
 want_rows=0
-for ((bytes = 8; bytes <= 4 * 1024 * 1024; bytes *= 4)); do want_rows=$((want_rows + 1)); done
-((rows == want_rows)) || fail "rank 0: $rows table rows, expected $want_rows (8 B .. 4 MiB, factor 4)"
+for ((bytes = 8; bytes <= 4 * 1024 * 1024; bytes *= 4)); do want_rows=$((want_rows + 4)); done
+((rows == want_rows)) || fail "rank 0: $rows table rows, expected $want_rows (8 B .. 4 MiB, factor 4, 2 types x 2 ops)"
 
 # "# ranks: 6  hosts: 3 (a, b, c)  launcher: torchrun": bench lists the distinct host names, sorted.
 names=()
@@ -35,7 +39,10 @@ for ((r = 0; r < world; r++)); do
   grep -qE "^#  Rank +$r Pid +[0-9]+ on +${names[r / per_host]}\$" "$table" ||
     fail "rank 0's header does not place rank $r on ${names[r / per_host]}"
 done
-grep -q "^# engine: sxcoll  (transport: tcp" "$table" || fail "rank 0's header does not name the tcp transport"
+grep -q "^# engine: sxcoll  (transport: intra-node: shm; inter-node: tcp" "$table" ||
+  fail "rank 0's header does not name shm within hosts and tcp between them"
+links_re="^# links of rank 0: shm to $((per_host - 1)) ranks? of this host, tcp to [0-9]+ ranks? of other hosts\$"
+grep -qE "$links_re" "$table" || fail "rank 0's links are not routed shm within, tcp across: $(grep '^# links' "$table")"
 # The bytes crossed the hosts' links (each host's eth0 into the bridge), not loopback:
 # every host sent and received at least a 2 MiB allreduce's share.
 for ((h = 0; h < nhosts; h++)); do

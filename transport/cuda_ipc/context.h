@@ -81,6 +81,9 @@ class Pair final : public transport::Pair {
   void notify(uint32_t imm, uint64_t cookie) override;
   std::string gpu_direct() const override { return "cuda_ipc"; }
   std::string_view transport() const override { return "cuda_ipc"; }
+  // A copy engine's launch and an event poll per message; NVLink's bandwidth between two
+  // H200 (NCCL reaches 348 GB/s busbw there, docs/PERFORMANCE.md).
+  LinkCost cost() const override { return LinkCost{12.0, 300000.0}; }
 
  private:
   Context& context_;

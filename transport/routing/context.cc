@@ -37,6 +37,7 @@ class Context::Pair final : public transport::Pair {
   void notify(uint32_t imm, uint64_t cookie) override { inner_.notify(imm, cookie); }
   std::string gpu_direct() const override { return inner_.gpu_direct(); }
   std::string_view transport() const override { return inner_.transport(); }
+  LinkCost cost() const override { return inner_.cost(); }
 
  private:
   transport::Pair& inner_;

@@ -68,6 +68,7 @@ class Context final : public transport::Context {
 
   // For the pairs.
   uint64_t run_id() const { return run_id_; }
+  const LinkCost& link_cost() const { return cost_; }
   void complete(const Completion& c) { completed_.push_back(c); }
   void count_sent(uint64_t bytes) { bytes_sent_.fetch_add(bytes, std::memory_order_relaxed); }
 
@@ -84,6 +85,7 @@ class Context final : public transport::Context {
 
   bootstrap::Bootstrap& bootstrap_;
   uint64_t run_id_;
+  LinkCost cost_;
   std::shared_ptr<SegmentTable> segments_;
   uint64_t next_serial_ = 1;
   std::unique_ptr<Segment> mailbox_segment_;

@@ -48,6 +48,8 @@ void Pair::write(const MemoryRegion& src, size_t src_offset, size_t len, const R
   context_.complete(Completion{Completion::Type::Sent, peer_, imm, 0, cookie});
 }
 
+LinkCost Pair::cost() const { return context_.link_cost(); }
+
 void Pair::notify(uint32_t imm, uint64_t cookie) {
   post(imm, 0);
   context_.complete(Completion{Completion::Type::Sent, peer_, imm, 0, cookie});

@@ -36,6 +36,7 @@ class Pair final : public transport::Pair {
              uint32_t imm, uint64_t cookie) override;
   void notify(uint32_t imm, uint64_t cookie) override;
   std::string_view transport() const override { return "shm"; }
+  LinkCost cost() const override;
   // Tells the peer that `bytes` for `imm` have landed in its memory by other means (a
   // copy of the cuda_ipc backend): the record a write() posts, without the copy.
   void announce(uint32_t imm, uint64_t bytes) { post(imm, bytes); }

@@ -94,6 +94,13 @@ void Pair::connect(const std::vector<RemoteQp>& remote, const std::vector<uint64
 
 std::string Pair::gpu_direct() const { return context_.gpu_direct(); }
 
+LinkCost Pair::cost() const {
+  double gbps = 0;
+  for (const auto& rail : context_.rails()) gbps += rail->rate_gbps();
+  // A RoCE write's round of the engine: a few microseconds of NIC, PCIe and polling.
+  return LinkCost{8.0, std::max(gbps, 1.0) * 1000.0 / 8.0};
+}
+
 int Pair::link_of_qpn(uint32_t qpn) const {
   for (size_t i = 0; i < links_.size(); ++i)
     if (links_[i].qp->qpn() == qpn) return static_cast<int>(i);

@@ -44,6 +44,8 @@ class Pair final : public transport::Pair {
   void notify(uint32_t imm, uint64_t cookie) override;
   std::string gpu_direct() const override;
   std::string_view transport() const override { return "verbs"; }
+  // The rails' line rate: a write of 64 KiB and more is split over all of them.
+  LinkCost cost() const override;
 
   // Connection setup: our QPs for the blob, then the peer's side of each link.
   size_t link_count() const { return links_.size(); }
