@@ -1,5 +1,7 @@
 #include "transport/routing/context.h"
 
+#include <sched.h>
+
 #include <algorithm>
 
 #include <fmt/core.h>
@@ -11,9 +13,12 @@ namespace sxcoll::transport::routing {
 
 namespace {
 
-// How long an idle wait sleeps in one backend before it looks at the other, when both
-// carry links: the latency a message of the other backend may wait at worst once the
-// engine has stopped spinning.
+// Both backends carry links, and neither can wake a wait in the other: an idle wait first
+// polls both, yielding the core between looks (as MPI does when ranks share cores), for
+// this long; a message between hosts over TCP comes within it (tens of microseconds)...
+constexpr auto kYieldBudget = std::chrono::milliseconds(1);
+// ...then sleeps a slice in one backend at a time: what a message of the other may wait at
+// worst, once the wait has lasted a millisecond already.
 constexpr int kSliceMs = 1;
 
 }  // namespace
@@ -143,12 +148,17 @@ void Context::progress(std::vector<Completion>& out, int timeout_ms) {
     return;
   }
   const size_t before = out.size();
+  const auto start = Clock::now();
   Deadline deadline{std::chrono::milliseconds(std::max(timeout_ms, 0))};
   for (;;) {
     backends_[kIntra]->progress(out, 0);
     backends_[kNetwork]->progress(out, 0);
     if (out.size() != before || timeout_ms <= 0 || deadline.expired()) return;
-    // Nothing yet: sleep a slice in one backend, then look at both again.
+    if (Clock::now() - start < kYieldBudget) {
+      ::sched_yield();
+      continue;
+    }
+    // Still nothing: sleep a slice in one backend, then look at both again.
     const size_t sleeper = static_cast<size_t>(next_sleeper_ ^= 1);
     backends_[sleeper]->progress(out, std::max(1, deadline.poll_timeout_ms(kSliceMs)));
     if (out.size() != before) return;
