@@ -28,8 +28,11 @@ Step TreeProgram::chunk_step(size_t index) const {
 
 Step TreeUpProgram::at(size_t index) const {
   Step step = chunk_step(index);
-  step.nrecv = static_cast<uint8_t>(links_.nchildren);
-  for (int c = 0; c < links_.nchildren; ++c) step.recv[static_cast<size_t>(c)] = static_cast<uint8_t>(c);
+  // A binary tree: at most two children, which is all a Step holds (the bound also tells
+  // g++ 13's -Wstringop-overflow so).
+  const size_t children = std::min<size_t>(static_cast<size_t>(links_.nchildren), step.recv.size());
+  step.nrecv = static_cast<uint8_t>(children);
+  for (size_t c = 0; c < children; ++c) step.recv[c] = static_cast<uint8_t>(c);
   if (links_.nchildren == 0) {
     step.send_input = true;  // a leaf's contribution is its input
   } else {
@@ -53,8 +56,9 @@ Step TreeDownProgram::at(size_t index) const {
     step.after = static_cast<int64_t>(index);  // the root sends what its up program finished
   }
   const uint8_t first_child_out = links_.has_parent ? 1 : 0;
-  step.nsend = static_cast<uint8_t>(links_.nchildren);
-  for (int c = 0; c < links_.nchildren; ++c) step.send[static_cast<size_t>(c)] = static_cast<uint8_t>(first_child_out + c);
+  const size_t children = std::min<size_t>(static_cast<size_t>(links_.nchildren), step.send.size());
+  step.nsend = static_cast<uint8_t>(children);
+  for (size_t c = 0; c < children; ++c) step.send[c] = static_cast<uint8_t>(first_child_out + c);
   return step;
 }
 
