@@ -151,9 +151,10 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("--mem", b.memory, "Buffers in host memory or on the GPU of each local rank (cuda: GPU i for local "
                                      "rank i)")->capture_default_str();
   cmd->add_option("--transport", b.transport, "Transport between hosts (tcp, verbs)")->capture_default_str();
-  cmd->add_option("--intra", b.intra, "Transport between ranks of one host: shm (host buffers), cuda_ipc (GPU "
-                                      "buffers), net (the --transport backend) or auto (shm or cuda_ipc by --mem)")
-      ->capture_default_str();
+  add_env_knob(b, cmd->add_option("--intra", b.intra, "Transport between ranks of one host: shm (host buffers), "
+                                                      "cuda_ipc (GPU buffers), net (the --transport backend) or auto "
+                                                      "(shm or cuda_ipc by --mem)"),
+               &BenchCommand::intra, "SXCOLL_INTRA");
   add_env_knob(b, cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->type_name("INT"),
                &BenchCommand::nsocks, "SXCOLL_NSOCKS");
   add_env_knob(b, cmd->add_option("--tcp-io", b.tcp_io, "tcp: threads (a sender and a receiver thread per socket), "

@@ -16,7 +16,7 @@ struct BenchCommand {
 
   // The settings `sxcoll tune --engine sxcoll` exports as SXCOLL_* (nccl_env.sh): the flag
   // wins, else the variable, else the default. Kept as text: run() resolves and parses them.
-  std::string algorithm = "auto", nsocks = "1", tcp_io = "auto", qps = "1", tc = "0", channels = "2", buffsize = "4M";
+  std::string algorithm = "auto", intra = "auto", nsocks = "1", tcp_io = "auto", qps = "1", tc = "0", channels = "2", buffsize = "4M";
   struct EnvKnob {
     CLI::Option* option;
     std::string BenchCommand::*value;
@@ -27,7 +27,7 @@ struct BenchCommand {
   // Raw flag values; turned into BenchOptions by run().
   std::string min_bytes = "8", max_bytes = "64M", step_factor = "2", step_bytes = "0";
   int iters = 20, warmup = 5, check = 1, aggregate = 1;
-  std::string dtypes = "float", ops = "sum", transport = "tcp", intra = "auto";
+  std::string dtypes = "float", ops = "sum", transport = "tcp";
   std::string engine = "sxcoll", memory = "host";
   int np = 0;
   std::string timeout = "30s";

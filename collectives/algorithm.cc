@@ -119,8 +119,22 @@ double predicted_us(Algorithm algo, const Topology& topology, size_t bytes, cons
   const double alpha = std::max(model.alpha_us, model.inter_alpha_us);
   switch (algo) {
     case Algorithm::Tree:
-    case Algorithm::RecursiveDoubling:
       return one_level_us(algo, n, s, alpha, std::min(model.beta_bytes_per_us, model.inter_beta_bytes_per_us));
+    case Algorithm::RecursiveDoubling: {
+      // Level d pairs r with r ^ d. A level whose pairs all stay within hosts pays the intra
+      // level; one that crosses pays the inter level, the whole buffer of every rank of a
+      // host that crosses at once sharing the host's budget.
+      double us = 0;
+      for (int d = 1; d < topology.size(); d <<= 1) {
+        std::vector<int> crossing(static_cast<size_t>(hosts), 0);
+        for (int r = 0; r < topology.size(); ++r)
+          if (topology.host_of(r) != topology.host_of(r ^ d)) ++crossing[static_cast<size_t>(topology.host_of(r))];
+        const int most = *std::max_element(crossing.begin(), crossing.end());
+        us += most == 0 ? model.alpha_us + s / model.beta_bytes_per_us
+                        : model.inter_alpha_us + most * s / model.inter_beta_bytes_per_us;
+      }
+      return us;
+    }
     case Algorithm::Ring:
     case Algorithm::TopoRing: {
       std::vector<int> order;

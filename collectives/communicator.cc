@@ -10,6 +10,7 @@
 
 #include "collectives/algorithm_layout.h"
 #include "collectives/gpu.h"
+#include "collectives/link_latency.h"
 #include "collectives/partition.h"
 #include "collectives/reduce.h"
 #include "transport/error.h"
@@ -76,6 +77,12 @@ CostModel Communicator::cost_from_links() {
       level[l][1] = std::min(level[l][1], theirs[l][1]);
     }
   }
+  // The latencies as measured here and now: a step's cost depends on this run's cores and
+  // network as much as on the transport (TCP: 20 us over loopback, ~100 us between the
+  // namespace hosts of tests/netns on 2 cores).
+  const LevelLatency measured = measure_level_latency(context_, bootstrap_, topology_, options_.timeout);
+  if (measured.intra_us > 0 && level[0][0] > 0) level[0][0] = measured.intra_us;
+  if (measured.inter_us > 0 && level[1][0] > 0) level[1][0] = measured.inter_us;
   // A network link's rate is its host's (tcp: the host's interface, verbs: all its rails):
   // what the model's inter level means, a host's budget that its crossing links share.
   const bool intra = level[0][0] > 0, inter = level[1][0] > 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # From a fresh Debian machine to a first fabric measurement: install, build, and run
-# `sxcoll bench` on 4 local ranks over TCP (the embedded default: no launcher, no setup).
+# `sxcoll bench` on 4 local ranks, shared memory between them (the embedded default: no launcher, no setup).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

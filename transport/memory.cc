@@ -58,6 +58,16 @@ RemoteRegion RemoteRegion::decode(std::string_view word) {
   return r;
 }
 
+std::shared_ptr<MemoryRegion> make_region(void* base, size_t bytes, MemoryKind kind) {
+  auto region = std::make_shared<MemoryRegion>();
+  region->base = base;
+  region->bytes = bytes;
+  region->kind = kind;
+  region->remote.addr = reinterpret_cast<uint64_t>(base);
+  region->remote.bytes = bytes;
+  return region;
+}
+
 Allocation allocate_pages(size_t bytes) {
   const size_t rounded = (bytes + 4095) / 4096 * 4096;
   char* p = static_cast<char*>(std::aligned_alloc(4096, rounded == 0 ? 4096 : rounded));

@@ -55,6 +55,10 @@ struct MemoryRegion {
   }
 };
 
+// A region of `bytes` at `base` with its descriptor's address and size filled in: what each
+// backend's register_memory() starts from before it adds its own handles and keys.
+std::shared_ptr<MemoryRegion> make_region(void* base, size_t bytes, MemoryKind kind);
+
 // Page-aligned host memory from the C library: what backends without shared segments give
 // for allocate_host(). Throws RunError when the allocation fails.
 Allocation allocate_pages(size_t bytes);

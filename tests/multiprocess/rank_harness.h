@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "bench/check_values.h"
 #include "collectives/communicator.h"
@@ -57,6 +58,32 @@ inline bool result_is_exact(int rank, int nranks, const void* out, size_t count,
     std::fprintf(stderr, "rank %d: %s %s count %zu %s: %zu wrong\n", rank, std::string(dtype_name(type)).c_str(),
                  std::string(redop_name(op)).c_str(), count, in_place ? "in-place" : "out-of-place", wrong);
   return wrong == 0;
+}
+
+// Every dtype and op, counts 0, 1, a prime and a few MiB that is a multiple of nothing, in
+// and out of place. Fails loudly: each mismatch is printed by the rank that saw it.
+inline int check_every_type_op_and_count(RankEnv& env, Algorithm algorithm) {
+  const int n = env.comm.size();
+  const int rank = env.comm.rank();
+  const size_t few_mib = (size_t{3} << 20) + 123;  // bytes; not a multiple of anything
+  int failures = 0;
+  std::vector<char> input, output;
+  for (DataType type : kAllDataTypes) {
+    const size_t esize = dtype_size(type);
+    for (RedOp op : kAllRedOps) {
+      for (size_t count : {size_t{0}, size_t{1}, size_t{1009}, few_mib / esize}) {
+        input.assign(count * esize + 64, 0);
+        output.assign(count * esize + 64, 0);
+        for (bool in_place : {false, true}) {
+          bench::fill_allreduce_input(input.data(), count, type, op, rank, n);
+          char* out = in_place ? input.data() : output.data();
+          env.comm.allreduce(input.data(), out, count, type, op, algorithm);
+          if (!result_is_exact(rank, n, out, count, type, op, in_place)) ++failures;
+        }
+      }
+    }
+  }
+  return failures == 0 ? 0 : 1;
 }
 
 }  // namespace sxcoll::testing

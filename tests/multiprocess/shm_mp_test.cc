@@ -36,29 +36,6 @@ transport::TransportOptions shm_transport() {
   return t;
 }
 
-int check_all(testing::RankEnv& env, Algorithm algorithm) {
-  const int n = env.comm.size();
-  const int rank = env.comm.rank();
-  const size_t few_mib = (size_t{3} << 20) + 123;  // bytes; not a multiple of anything
-  int failures = 0;
-  std::vector<char> input, output;
-  for (DataType type : kAllDataTypes) {
-    const size_t esize = dtype_size(type);
-    for (RedOp op : kAllRedOps) {
-      for (size_t count : {size_t{0}, size_t{1}, size_t{1009}, few_mib / esize}) {
-        input.assign(count * esize + 64, 0);
-        output.assign(count * esize + 64, 0);
-        for (bool in_place : {false, true}) {
-          bench::fill_allreduce_input(input.data(), count, type, op, rank, n);
-          char* out = in_place ? input.data() : output.data();
-          env.comm.allreduce(input.data(), out, count, type, op, algorithm);
-          if (!testing::result_is_exact(rank, n, out, count, type, op, in_place)) ++failures;
-        }
-      }
-    }
-  }
-  return failures == 0 ? 0 : 1;
-}
 
 class ShmAllreduce : public ::testing::TestWithParam<Case> {};
 
@@ -68,7 +45,8 @@ TEST_P(ShmAllreduce, EveryTypeOpCountAndPlacementIsExact) {
   comm.buffsize = 256 << 10;  // small slots: the few-MiB case wraps every slot many times
   comm.channels = 2;
   comm.timeout = std::chrono::seconds(60);
-  int code = testing::run_ranks(c.nranks, [&](testing::RankEnv& env) { return check_all(env, c.algorithm); }, comm,
+  int code = testing::run_ranks(
+      c.nranks, [&](testing::RankEnv& env) { return testing::check_every_type_op_and_count(env, c.algorithm); }, comm,
                                 shm_transport());
   EXPECT_EQ(code, 0) << "see the ranks' messages above";
 }

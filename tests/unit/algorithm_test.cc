@@ -160,9 +160,16 @@ TEST(TwoLevelModel, HierFormula) {
   EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Hierarchical, t, 8000, model), 2 * 3 * 5.0 + 2 * 1 * 30.0 + std::max(intra, inter));
   // Ring across hosts: 2(n-1) steps at the slower latency, S/n per link and step, one crossing per host.
   EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Ring, t, 8000, model), 2 * 7 * (30.0 + 8000 / 8.0 / 500.0));
-  // Tree and rd: the single-level formulas at the slower level.
+  // Tree: the single-level formula at the slower level.
   EXPECT_DOUBLE_EQ(predicted_us(Algorithm::Tree, t, 8000, model), 2 * 3 * 30.0 + 2 * 8000 / 500.0);
-  EXPECT_DOUBLE_EQ(predicted_us(Algorithm::RecursiveDoubling, t, 8000, model), 3 * (30.0 + 8000 / 500.0));
+  // rd: levels 1 and 2 stay within the hosts; level 4 crosses, all 4 ranks of a host at
+  // once, their whole buffers sharing the host's budget.
+  EXPECT_DOUBLE_EQ(predicted_us(Algorithm::RecursiveDoubling, t, 8000, model),
+                   2 * (5.0 + 8000 / 1000.0) + (30.0 + 4 * 8000 / 500.0));
+  // Ranks interleaved (a, b, a, b, ...): level 1 crosses, levels 2 and 4 stay within hosts.
+  const Topology interleaved = Topology::from_hostnames({"a", "b", "a", "b", "a", "b", "a", "b"});
+  EXPECT_DOUBLE_EQ(predicted_us(Algorithm::RecursiveDoubling, interleaved, 8000, model),
+                   (30.0 + 4 * 8000 / 500.0) + 2 * (5.0 + 8000 / 1000.0));
 }
 
 TEST(TwoLevelModel, HierWinsLargeMessagesWhenHostsAreFarApart) {

@@ -11,6 +11,8 @@
 #    rails at once: what the VM's two CPUs allow two streams.
 # Not a test: it prints figures; under TCG only their ratios mean something.
 set -uo pipefail
+# Every rank here runs on the VM: the verbs backend between them, not shared memory.
+export SXCOLL_INTRA=net
 PERF_ITERS="${PERF_ITERS:-200}"
 SIZES=(65536 262144 1048576 4194304)
 port=18600

@@ -15,6 +15,8 @@
 # Every sxcoll run has a deadline; the script prints PASS/FAIL per check and
 # "N passed, M failed" at the end; exit 0 only if all passed.
 set -uo pipefail
+# Every rank here runs on the VM: the verbs backend between them, not shared memory.
+export SXCOLL_INTRA=net
 
 readonly HCAS=(rxe0 rxe1)
 readonly ADDRS=(192.0.2.1 198.51.100.1)

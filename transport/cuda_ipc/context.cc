@@ -73,12 +73,7 @@ transport::Pair& Context::pair(int peer) {
 std::shared_ptr<MemoryRegion> Context::register_memory(void* base, size_t bytes, MemoryKind kind) {
   const auto key = std::make_pair(reinterpret_cast<uintptr_t>(base), bytes);
   if (auto it = regions_.find(key); it != regions_.end()) return it->second;
-  auto region = std::make_shared<MemoryRegion>();
-  region->base = base;
-  region->bytes = bytes;
-  region->kind = kind;
-  region->remote.addr = reinterpret_cast<uint64_t>(base);
-  region->remote.bytes = bytes;
+  auto region = make_region(base, bytes, kind);
   if (kind == MemoryKind::Cuda && bytes > 0) {
     // A handle names a whole allocation: the region is an offset into it.
     const cuda::Driver& d = cuda::driver();

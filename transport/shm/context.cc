@@ -161,12 +161,7 @@ std::shared_ptr<MemoryRegion> Context::register_memory(void* base, size_t bytes,
   const auto key = std::make_tuple(reinterpret_cast<uintptr_t>(base), bytes, found ? found->serial : 0);
   std::lock_guard lock(regions_mutex_);
   if (auto it = region_cache_.find(key); it != region_cache_.end()) return it->second;
-  auto region = std::make_shared<MemoryRegion>();
-  region->base = base;
-  region->bytes = bytes;
-  region->kind = kind;
-  region->remote.addr = reinterpret_cast<uint64_t>(base);
-  region->remote.bytes = bytes;
+  auto region = make_region(base, bytes, kind);
   // Memory outside our segments (a user's send buffer) is a source only: its ipc stays empty.
   if (found) region->remote.ipc = fmt::format("shm:{}:{}:{}:{}", ::getpid(), found->fd, found->serial, found->offset);
   region_cache_[key] = region;

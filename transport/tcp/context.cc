@@ -114,12 +114,7 @@ std::shared_ptr<MemoryRegion> Context::register_memory(void* base, size_t bytes,
   auto key = std::make_pair(reinterpret_cast<uintptr_t>(base), bytes);
   std::lock_guard lock(regions_mutex_);
   if (auto it = region_cache_.find(key); it != region_cache_.end()) return it->second;
-  auto region = std::make_shared<MemoryRegion>();
-  region->base = base;
-  region->bytes = bytes;
-  region->kind = kind;
-  region->remote.addr = reinterpret_cast<uint64_t>(base);
-  region->remote.bytes = bytes;
+  auto region = make_region(base, bytes, kind);
   region->remote.tcp_id = static_cast<uint32_t>(regions_.size() + 1);
   regions_.push_back(region);
   region_cache_[key] = region;

@@ -66,13 +66,8 @@ std::shared_ptr<MemoryRegion> MemoryRegistry::register_memory(void* base, size_t
     // Whole pages: a neighbouring range of the same pages then finds this registration.
     if (reg == nullptr) reg = &register_range(p & ~(kPage - 1), (p + bytes + kPage - 1) & ~(kPage - 1), kind);
   }
-  auto region = std::make_shared<MemoryRegion>();
-  region->base = base;
-  region->bytes = bytes;
-  region->kind = kind;
+  auto region = make_region(base, bytes, kind);
   region->handle = reg;
-  region->remote.addr = p;
-  region->remote.bytes = bytes;
   if (reg) {
     region->lkey = reg->mrs[0]->lkey;
     // Every rail's rkey travels with the region: a write split over rails needs each.
