@@ -4,9 +4,11 @@
 #include <cstdlib>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "bench/duration_parse.h"
 #include "bench/harness.h"
+#include "bench/knob_table.h"
 #include "bench/options.h"
 #include "bench/p2p.h"
 #include "bench/size_parse.h"
@@ -58,8 +60,9 @@ bench::BenchOptions to_options(const BenchCommand& c) {
   o.types = parse_list<DataType>(c.dtypes, "-d", parse_dtype, kAllDataTypes,
                                  "int8, uint8, int32, int64, half, bfloat16, float, double");
   o.ops = parse_list<RedOp>(c.ops, "-o", parse_redop, kAllRedOps, "sum, prod, min, max, avg");
-  auto algo = parse_algorithm(c.algorithm);
-  if (!algo) throw UsageError(fmt::format("--algo '{}': expected ring, tree, rd, ring_topo, hier or auto", c.algorithm));
+  auto algo = parse_algorithm(c.knob("--algo"));
+  if (!algo)
+    throw UsageError(fmt::format("--algo '{}': expected ring, tree, rd, ring_topo, hier or auto", c.knob("--algo")));
   o.algorithm = *algo;
   if (c.engine == "sxcoll")
     o.engine = bench::EngineChoice::Sxcoll;
@@ -76,55 +79,73 @@ bench::BenchOptions to_options(const BenchCommand& c) {
   else
     throw UsageError(fmt::format("--mem '{}': expected host or cuda", c.memory));
   o.transport.name = c.transport;
-  o.transport.intra = c.intra;
+  o.transport.intra = c.knob("--intra");
   o.transport.memory = o.comm.memory;
-  o.transport.sockets_per_peer = parse_int(c.nsocks, "--nsocks");
-  o.transport.tcp_io = c.tcp_io;
-  o.transport.hca = c.hca;
-  o.transport.qps = parse_int(c.qps, "--qps");
-  o.transport.traffic_class = parse_int(c.tc, "--tc");
+  o.transport.sockets_per_peer = parse_int(c.knob("--nsocks"), "--nsocks");
+  o.transport.tcp_io = c.knob("--tcp-io");
+  o.transport.hca = c.knob("--hca");
+  o.transport.qps = parse_int(c.knob("--qps"), "--qps");
+  o.transport.traffic_class = parse_int(c.knob("--tc"), "--tc");
   o.transport.service_level = c.sl;
-  o.transport.gid_index = c.gid_index;
+  o.transport.gid_index = parse_int(c.knob("--gid-index"), "--gid-index");
   o.transport.ib_timeout = c.ib_timeout;
   o.transport.ib_retry_count = c.ib_retry_cnt;
-  o.comm.channels = parse_int(c.channels, "--channels");
-  o.comm.buffsize = bench::parse_size(c.buffsize, "--buffsize");
+  o.comm.channels = parse_int(c.knob("--channels"), "--channels");
+  o.comm.buffsize = bench::parse_size(c.knob("--buffsize"), "--buffsize");
   o.comm.timeout = bench::parse_duration(c.timeout, "--timeout");
   o.np = c.np;
+  if (c.per_iteration != 0 && c.per_iteration != 1)
+    throw UsageError(fmt::format("-I {}: expected 0 or 1", c.per_iteration));
+  o.per_iteration = c.per_iteration == 1;
   o.json_path = c.json;
+  o.nccl_json_path = c.nccl_json;
   o.csv_path = c.csv;
   bench::validate(o);
   return o;
 }
 
-// Fills each SXCOLL_* setting whose flag was not given from the environment. A bad value
-// is then reported under the variable's name too, since that is what the user must fix.
+// Resolves each knob whose flag was not given from the environment (bench/knob_table.h).
+// A bad value is then reported under the variable's name too, since that is what the user
+// must fix.
 bench::BenchOptions resolve_and_convert(BenchCommand& c) {
-  struct FromEnv {
-    std::string flag, setting;
-  };
-  std::vector<FromEnv> from_env;
-  for (const auto& knob : c.env_knobs) {
-    const char* value = std::getenv(knob.env.c_str());
-    if (knob.option->count() > 0 || value == nullptr || *value == '\0') continue;
-    c.*knob.value = value;
-    from_env.push_back({knob.option->get_name(), fmt::format("{}={}", knob.env, value)});
+  const bool verbs = c.transport == "verbs";
+  std::vector<std::pair<const bench::EngineKnob*, bench::KnobSetting>> settings;
+  for (const auto& knob : bench::engine_knobs()) {
+    const std::string flag(knob.flag);
+    const std::string* given = c.knob_options.at(flag)->count() > 0 ? &c.knob(flag) : nullptr;
+    auto setting = bench::resolve_knob(knob, given, verbs, [](const char* name) { return std::getenv(name); });
+    c.knob_text[flag] = setting.value;
+    settings.emplace_back(&knob, std::move(setting));
   }
   try {
-    return to_options(c);
+    bench::BenchOptions o = to_options(c);
+    o.knob_settings = bench::describe_settings(settings);
+    return o;
   } catch (const UsageError& e) {
     const std::string_view what = e.what();  // "--nsocks 0: must be 1..64"
-    for (const auto& knob : from_env)
-      if (what.starts_with(knob.flag + " "))
-        throw UsageError(fmt::format("{} (set by {}){}", knob.flag, knob.setting, what.substr(knob.flag.size())));
+    for (const auto& [knob, setting] : settings) {
+      const std::string flag(knob->flag);
+      if (!setting.variable().empty() && what.starts_with(flag + " "))
+        throw UsageError(fmt::format("{} (set by {}){}", flag, setting.source, what.substr(flag.size())));
+    }
     throw;
   }
 }
 
-void add_env_knob(BenchCommand& b, CLI::Option* option, std::string BenchCommand::*value, std::string env) {
-  option->capture_default_str()->description(
-      fmt::format("{} (else ${} where set)", option->get_description(), env));
-  b.env_knobs.push_back({option, value, std::move(env)});
+void add_knob_flags(CLI::App& cmd, BenchCommand& b) {
+  for (const auto& knob : bench::engine_knobs()) {
+    const std::string flag(knob.flag);
+    std::string help(knob.help);
+    std::vector<std::string> vars;
+    if (!knob.sxcoll_env.empty()) vars.push_back("$" + std::string(knob.sxcoll_env));
+    if (!knob.nccl_env.empty()) vars.push_back("$" + std::string(knob.nccl_env) + " (verbs)");
+    if (!vars.empty()) help += fmt::format(" (else {} where set)", fmt::join(vars, ", then "));
+    b.knob_text[flag] = std::string(knob.default_value);
+    auto* option = cmd.add_option(flag, b.knob_text[flag], help);
+    if (!knob.default_value.empty()) option->capture_default_str();
+    if (knob.kind == bench::KnobKind::Integer) option->type_name("INT");
+    b.knob_options[flag] = option;
+  }
 }
 
 }  // namespace
@@ -142,35 +163,13 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("-a,--average", b.aggregate, "Time reported: 0 rank 0, 1 average, 2 min, 3 max over ranks")->capture_default_str();
   cmd->add_option("-d,--datatype", b.dtypes, "int8,uint8,int32,int64,half,bfloat16,float,double or all")->capture_default_str();
   cmd->add_option("-o,--op", b.ops, "sum,prod,min,max,avg or all")->capture_default_str();
-  add_env_knob(b, cmd->add_option("--algo", b.algorithm, "ring, tree, rd (recursive doubling, 2^k ranks), ring_topo (ring "
-                                                         "host by host), hier (within hosts, then across; equal ranks "
-                                                         "per host) or auto (cost model per size)"),
-               &BenchCommand::algorithm, "SXCOLL_ALGO");
+  add_knob_flags(*cmd, b);
   cmd->add_option("--engine", b.engine, "sxcoll, nccl (loaded at run time: SXCOLL_NCCL_LIBRARY or NCCL_HOME) or both "
                                         "(both tables and the ratio sxcoll/NCCL per size)")->capture_default_str();
   cmd->add_option("--mem", b.memory, "Buffers in host memory or on the GPU of each local rank (cuda: GPU i for local "
                                      "rank i)")->capture_default_str();
   cmd->add_option("--transport", b.transport, "Transport between hosts (tcp, verbs)")->capture_default_str();
-  add_env_knob(b, cmd->add_option("--intra", b.intra, "Transport between ranks of one host: shm (host buffers), "
-                                                      "cuda_ipc (GPU buffers), net (the --transport backend) or auto "
-                                                      "(shm or cuda_ipc by --mem)"),
-               &BenchCommand::intra, "SXCOLL_INTRA");
-  add_env_knob(b, cmd->add_option("--nsocks", b.nsocks, "TCP sockets per peer, data striped over them")->type_name("INT"),
-               &BenchCommand::nsocks, "SXCOLL_NSOCKS");
-  add_env_knob(b, cmd->add_option("--tcp-io", b.tcp_io, "tcp: threads (a sender and a receiver thread per socket), "
-                                                        "inline (all I/O on the rank's own thread) or auto (threads "
-                                                        "where each local rank has 4 cores or more)"),
-               &BenchCommand::tcp_io, "SXCOLL_TCP_IO");
-  cmd->add_option("--hca", b.hca, "verbs: ports to use, NCCL_IB_HCA syntax (mlx5_0:1,mlx5_1:1; =exact; ^exclude); "
-                                  "default every active RoCE port");
-  add_env_knob(b, cmd->add_option("--qps", b.qps, "verbs: QPs per connection and rail; large writes are split over "
-                                                  "them (NCCL_IB_QPS_PER_CONNECTION)")->type_name("INT"),
-               &BenchCommand::qps, "SXCOLL_QPS");
-  add_env_knob(b, cmd->add_option("--tc", b.tc, "verbs: GRH traffic class of every QP (NCCL_IB_TC)")->type_name("INT"),
-               &BenchCommand::tc, "SXCOLL_TC");
   cmd->add_option("--sl", b.sl, "verbs: service level (NCCL_IB_SL)")->capture_default_str();
-  cmd->add_option("--gid-index", b.gid_index, "verbs: GID index; -1 picks the RoCE v2 GID of the port's IPv4 "
-                                              "address (NCCL_IB_GID_INDEX)")->capture_default_str();
   cmd->add_option("--ib-timeout", b.ib_timeout, "verbs: ACK timeout, 4.096 us x 2^N (NCCL_IB_TIMEOUT)")->capture_default_str();
   cmd->add_option("--ib-retry-cnt", b.ib_retry_cnt, "verbs: retransmissions before a peer counts as lost "
                                                     "(NCCL_IB_RETRY_CNT)")->capture_default_str();
@@ -178,14 +177,14 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
                                 "latency between every pair of ranks on every rail, sizes -b..-e");
   cmd->add_option("--p2p-threshold", b.p2p_threshold, "--p2p: flag links below this fraction of the median")
       ->capture_default_str();
-  add_env_knob(b, cmd->add_option("--channels", b.channels, "Pipelines in flight (NCCL channels)")->type_name("INT"),
-               &BenchCommand::channels, "SXCOLL_CHANNELS");
-  add_env_knob(b, cmd->add_option("--buffsize", b.buffsize, "Receive buffer per link and channel (NCCL_BUFFSIZE)"),
-               &BenchCommand::buffsize, "SXCOLL_BUFFSIZE");
   cmd->add_option("--timeout", b.timeout, "Give up after no progress for this long (30s, 500ms, 2m)")->capture_default_str();
   b.np_option = cmd->add_option("--np", b.np, "Fork this many local ranks (when no launcher started us)");
   cmd->add_option("--json", b.json, "Write results as JSON to this new file");
   cmd->add_option("--csv", b.csv, "Write results as CSV to this new file");
+  cmd->add_option("-J,--output_file", b.nccl_json, "Write results in nccl-tests' own JSON schema to this new file");
+  cmd->add_option("-I,--per_iter_timing", b.per_iteration, "1: time each iteration on its own; p50/p90/p99/max per "
+                                                         "size after the table, and in the JSON files")
+      ->capture_default_str();
 }
 
 int BenchCommand::run() {

@@ -1,7 +1,9 @@
 // `sxcoll bench`: flags (nccl-tests' where they exist), validation, and the launch.
 #pragma once
 
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -14,15 +16,11 @@ struct BenchCommand {
   CLI::Option* np_option = nullptr;
   int run();
 
-  // The settings `sxcoll tune --engine sxcoll` exports as SXCOLL_* (nccl_env.sh): the flag
-  // wins, else the variable, else the default. Kept as text: run() resolves and parses them.
-  std::string algorithm = "auto", intra = "auto", nsocks = "1", tcp_io = "auto", qps = "1", tc = "0", channels = "2", buffsize = "4M";
-  struct EnvKnob {
-    CLI::Option* option;
-    std::string BenchCommand::*value;
-    std::string env;
-  };
-  std::vector<EnvKnob> env_knobs;
+  // The engine's knobs (bench/knob_table.h), by flag, as typed: the flag wins, else the
+  // SXCOLL_* variable, else (verbs) the NCCL_* one, else the default. run() parses them.
+  std::map<std::string, std::string, std::less<>> knob_text;
+  std::map<std::string, CLI::Option*, std::less<>> knob_options;
+  const std::string& knob(std::string_view flag) const { return knob_text.find(flag)->second; }
 
   // Raw flag values; turned into BenchOptions by run().
   std::string min_bytes = "8", max_bytes = "64M", step_factor = "2", step_bytes = "0";
@@ -31,10 +29,10 @@ struct BenchCommand {
   std::string engine = "sxcoll", memory = "host";
   int np = 0;
   std::string timeout = "30s";
-  std::string json, csv;
+  std::string json, csv, nccl_json;
+  int per_iteration = 0;
   // verbs transport
-  std::string hca;
-  int sl = 0, gid_index = -1, ib_timeout = 20, ib_retry_cnt = 7;
+  int sl = 0, ib_timeout = 20, ib_retry_cnt = 7;
   // per-link check
   bool p2p = false;
   double p2p_threshold = 0.8;

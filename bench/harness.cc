@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "bench/check_values.h"
 #include "bench/collective.h"
@@ -26,7 +28,22 @@ namespace {
 struct Local {
   double time_us;
   uint64_t wrong;
+  std::vector<double> iteration_us;  // -I 1
 };
+
+// "time wrong n t1 .. tn": one placement of one rank, through the bootstrap.
+std::string encode(const Local& l) {
+  return fmt::format("{} {} {} {}", l.time_us, l.wrong, l.iteration_us.size(), fmt::join(l.iteration_us, " "));
+}
+
+Local decode(std::istream& in) {
+  Local l{};
+  size_t n = 0;
+  in >> l.time_us >> l.wrong >> n;
+  l.iteration_us.resize(n);
+  for (auto& t : l.iteration_us) in >> t;
+  return l;
+}
 
 class Sweep {
  public:
@@ -42,12 +59,11 @@ class Sweep {
     run.engine_detail = engine_.describe();
     if (root) print_header(std::cout, run);
     std::vector<SizeResult> results;
-    const bool show_algorithm = o_.algorithm == Algorithm::Auto;
     for (DataType type : o_.types) {
       for (RedOp op : o_.ops) {
         for (size_t bytes : sweep_sizes(o_)) {
           SizeResult r = measure(bytes, type, op);
-          if (root) print_row(std::cout, r, o_.check, show_algorithm);
+          if (root) print_row(std::cout, r, o_.check);
           results.push_back(r);
         }
       }
@@ -65,7 +81,7 @@ class Sweep {
 
   Local measure_placement(size_t count, DataType type, RedOp op, bool in_place) {
     char* out = in_place ? buffers_.send() : buffers_.recv();
-    Local local{0, 0};
+    Local local{};
     if (o_.check) {
       buffers_.fill(test_, count, type, op, boot_.rank(), boot_.size());
       engine_.allreduce(buffers_.send(), out, count, type, op);
@@ -78,6 +94,21 @@ class Sweep {
     // under test lines them up, as MPI's own barrier does for MPI's benchmarks.
     engine_.allreduce(buffers_.send(), out, count, type, op);
     engine_.wait();
+    if (o_.per_iteration) {
+      // Each iteration waited for on its own: NCCL's calls no longer overlap, so the table's
+      // time (their mean) may be a little higher than without -I.
+      double sum = 0;
+      for (int i = 0; i < o_.iters; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        engine_.allreduce(buffers_.send(), out, count, type, op);
+        engine_.wait();
+        auto t1 = std::chrono::steady_clock::now();
+        local.iteration_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+        sum += local.iteration_us.back();
+      }
+      local.time_us = sum / o_.iters;
+      return local;
+    }
     auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < o_.iters; ++i) engine_.allreduce(buffers_.send(), out, count, type, op);
     engine_.wait();
@@ -95,6 +126,11 @@ class Sweep {
       hi = std::max(hi, l.time_us);
       p.wrong += l.wrong;
     }
+    // An iteration lasts as long as its slowest rank (nccl-tests: max over processes).
+    p.iteration_us = per_rank[0].iteration_us;
+    for (const auto& l : per_rank)
+      for (size_t i = 0; i < std::min(l.iteration_us.size(), p.iteration_us.size()); ++i)
+        p.iteration_us[i] = std::max(p.iteration_us[i], l.iteration_us[i]);
     switch (o_.aggregate) {
       case TimeAggregate::Rank0: p.time_us = per_rank[0].time_us; break;
       case TimeAggregate::Average: p.time_us = sum / static_cast<double>(per_rank.size()); break;
@@ -116,14 +152,12 @@ class Sweep {
     Local oop = measure_placement(r.count, type, op, false);
     Local ip = measure_placement(r.count, type, op, true);
     // The numbers meet through the bootstrap, not the engine under test.
-    auto all = boot_.allgather(fmt::format("{} {} {} {}", oop.time_us, oop.wrong, ip.time_us, ip.wrong));
+    auto all = boot_.allgather(encode(oop) + " " + encode(ip));
     std::vector<Local> oops, ips;
     for (const auto& line : all) {
       std::istringstream in(line);
-      Local a{}, b{};
-      in >> a.time_us >> a.wrong >> b.time_us >> b.wrong;
-      oops.push_back(a);
-      ips.push_back(b);
+      oops.push_back(decode(in));
+      ips.push_back(decode(in));
     }
     r.out_of_place = combine(r.bytes, oops);
     r.in_place = combine(r.bytes, ips);
@@ -200,7 +234,11 @@ EngineReport sweep_engine(const BenchOptions& o, bootstrap::Bootstrap& boot, Ben
     report.run.engine_detail = now;
     if (boot.rank() == 0) fmt::print("# engine after the sweep: {}\n", now);
   }
-  if (boot.rank() == 0) print_footer(std::cout, report.results, o.check);
+  if (boot.rank() == 0) {
+    print_footer(std::cout, report.results, o.check);
+    print_algorithms(std::cout, report.results);
+    print_iterations(std::cout, report.results);
+  }
   return report;
 }
 
@@ -233,7 +271,15 @@ EngineReport run_nccl(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchBu
   return sweep_engine(o, boot, *engine, buffers, run);
 }
 
+std::string local_time_now() {
+  char text[64];
+  const std::time_t t = std::time(nullptr);
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  return text;
+}
+
 int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {
+  const std::string start_time = local_time_now();
   if (o.comm.memory == transport::MemoryKind::Cuda) gpu::use_device(gpu_of(boot));
   BenchBuffers buffers(o.max_bytes, o.comm.memory);
   const RunDescription run = describe_run(o, boot);
@@ -244,6 +290,7 @@ int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {
   if (reports.size() == 2) print_comparison(std::cout, reports[0], reports[1]);
   if (!o.json_path.empty()) write_json(o.json_path, reports);
   if (!o.csv_path.empty()) write_csv(o.csv_path, reports);
+  if (!o.nccl_json_path.empty()) write_nccl_tests_json(o.nccl_json_path, reports.front(), start_time);
   for (const auto& report : reports)
     for (const auto& r : report.results)
       if (r.out_of_place.wrong + r.in_place.wrong > 0) return 1;

@@ -56,7 +56,12 @@ void validate(const BenchOptions& o) {
     throw UsageError("--engine nccl and --engine both need --mem cuda (NCCL reduces GPU buffers)");
   check_output_path(o.json_path, "--json");
   check_output_path(o.csv_path, "--csv");
+  check_output_path(o.nccl_json_path, "-J");
   if (!o.json_path.empty() && o.json_path == o.csv_path) throw UsageError("--json and --csv name the same file");
+  if (!o.nccl_json_path.empty() && (o.nccl_json_path == o.json_path || o.nccl_json_path == o.csv_path))
+    throw UsageError(fmt::format("-J {}: --json or --csv names the same file", o.nccl_json_path));
+  if (!o.nccl_json_path.empty() && o.engine == EngineChoice::Both)
+    throw UsageError("-J writes nccl-tests' schema, one engine's table: give --engine sxcoll or nccl (--json holds both)");
 }
 
 }  // namespace sxcoll::bench

@@ -33,8 +33,11 @@ struct BenchOptions {
   EngineChoice engine = EngineChoice::Sxcoll;
   transport::TransportOptions transport;
   CommunicatorOptions comm;
+  std::string knob_settings;  // the header's "# knobs:" line (bench/knob_table.h)
   int np = 0;  // --np: local ranks to fork (0: none asked)
+  bool per_iteration = false;  // -I 1: each iteration timed on its own, percentiles reported
   std::string json_path;
+  std::string nccl_json_path;  // -J: nccl-tests' own JSON schema
   std::string csv_path;
 };
 

@@ -8,6 +8,7 @@
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/iteration_stats.h"
 #include "bench/size_parse.h"
 #include "transport/error.h"
 
@@ -15,16 +16,23 @@ namespace sxcoll::bench {
 
 namespace {
 
-// nccl-tests' precision: fewer decimals as the time grows.
-std::string format_time(double us) {
-  if (us >= 10000.0) return fmt::format("{:7.0f}", us);
-  if (us >= 100.0) return fmt::format("{:7.1f}", us);
-  return fmt::format("{:7.2f}", us);
+// nccl-tests' number format (src/util.cu, getFloatStr): two decimals while the value fits
+// the field with them, then one, then none, then an exponent; fields keep their width.
+std::string nccl_float(double value, int width) {
+  int power = 0;
+  for (double v = 1; value >= v && power < 30; v *= 10) power++;
+  if (power < width - 2) return fmt::format("{:{}.2f}", value, width);
+  if (power < width - 1) return fmt::format("{:{}.1f}", value, width);
+  if (power < width + 1) return fmt::format("{:{}.0f}", value, width);
+  return fmt::format("{:{}.1e}", value, width);
 }
 
+// time, algbw, busbw, #wrong: four whitespace-separated fields, N/A for #wrong when the
+// run does not check (-c 0), as nccl-tests prints it.
 std::string placement_columns(const PlacementResult& p, bool checked) {
-  return fmt::format("  {}  {:6.2f}  {:6.2f}  {:>5}", format_time(p.time_us), p.algbw_gbps, p.busbw_gbps,
-                     checked ? std::to_string(p.wrong) : std::string("N/A"));
+  std::string columns = fmt::format("  {}  {}  {}", nccl_float(p.time_us, 7), nccl_float(p.algbw_gbps, 6),
+                                    nccl_float(p.busbw_gbps, 6));
+  return columns + (checked ? fmt::format("  {:6}", p.wrong) : std::string("    N/A"));
 }
 
 std::string unique_hosts(const std::vector<std::string>& hosts) {
@@ -35,6 +43,12 @@ std::string unique_hosts(const std::vector<std::string>& hosts) {
 nlohmann::json placement_json(const PlacementResult& p, bool checked) {
   nlohmann::json j{{"time_us", p.time_us}, {"algbw_gbps", p.algbw_gbps}, {"busbw_gbps", p.busbw_gbps}};
   j["wrong"] = checked ? nlohmann::json(p.wrong) : nlohmann::json(nullptr);
+  if (!p.iteration_us.empty()) {
+    const IterationStats s = iteration_stats(p.iteration_us);
+    j["per_iteration"] = {{"min_us", s.min_us}, {"p50_us", s.p50_us}, {"p90_us", s.p90_us}, {"p99_us", s.p99_us},
+                          {"max_us", s.max_us}, {"avg_us", s.avg_us}, {"stdev_us", s.stdev_us},
+                          {"times_us", p.iteration_us}};
+  }
   return j;
 }
 
@@ -52,6 +66,7 @@ void print_header(std::ostream& out, const RunDescription& run) {
   fmt::print(out, "# engine: {}  ({})\n", run.engine, run.engine_detail);
   fmt::print(out, "# memory: {}{}\n", run.memory, run.data_path.empty() ? "" : "  data path: " + run.data_path);
   if (!run.routes.empty()) fmt::print(out, "# links of rank 0: {}\n", run.routes);
+  if (!o.knob_settings.empty() && run.engine == "sxcoll") fmt::print(out, "# knobs: {}\n", o.knob_settings);
   if (!run.cost_model.empty()) fmt::print(out, "# auto's cost model: {}\n", run.cost_model);
   for (const auto& link : run.links) fmt::print(out, "# rail: {}\n", link);
   if (run.line_rate_gbps > 0)
@@ -71,17 +86,16 @@ void print_header(std::ostream& out, const RunDescription& run) {
   fmt::print(out, "#\n");
   fmt::print(out, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}           out-of-place                       in-place          \n",
              "", "", "", "", "");
-  fmt::print(out, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>5}  {:>7}  {:>6}  {:>6}  {:>5}\n", "size",
+  fmt::print(out, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6} \n", "size",
              "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw", "busbw", "#wrong");
-  fmt::print(out, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>5}  {:>7}  {:>6}  {:>6}  {:>5}\n", "(B)",
+  fmt::print(out, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6} \n", "(B)",
              "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "");
   out.flush();
 }
 
-void print_row(std::ostream& out, const SizeResult& r, bool checked, bool show_algorithm) {
-  fmt::print(out, "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}{}\n", r.bytes, r.count, dtype_name(r.type),
-             redop_name(r.op), -1, placement_columns(r.out_of_place, checked),
-             placement_columns(r.in_place, checked), show_algorithm ? "  " + r.algorithm : "");
+void print_row(std::ostream& out, const SizeResult& r, bool checked) {
+  fmt::print(out, "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}\n", r.bytes, r.count, dtype_name(r.type), redop_name(r.op),
+             -1, placement_columns(r.out_of_place, checked), placement_columns(r.in_place, checked));
   out.flush();
 }
 
@@ -95,11 +109,41 @@ double average_busbw(const std::vector<SizeResult>& results) {
 void print_footer(std::ostream& out, const std::vector<SizeResult>& results, bool checked) {
   uint64_t wrong = 0;
   for (const auto& r : results) wrong += r.out_of_place.wrong + r.in_place.wrong;
-  if (checked)
-    fmt::print(out, "# Out of bounds values : {} {}\n", wrong, wrong == 0 ? "OK" : "FAILED");
-  else
-    fmt::print(out, "# Out of bounds values : not checked (-c 0)\n");
-  fmt::print(out, "# Avg bus bandwidth    : {:.4f} \n#\n", average_busbw(results));
+  // nccl-tests counts 0 wrong values when it does not check, and says OK: so do we
+  // (the header's "validation: 0" says the run did not check).
+  if (!checked) wrong = 0;
+  fmt::print(out, "# Out of bounds values : {} {}\n", wrong, wrong == 0 ? "OK" : "FAILED");
+  fmt::print(out, "# Avg bus bandwidth    : {:g} \n#\n", average_busbw(results));
+  out.flush();
+}
+
+std::string algorithms_by_size(const std::vector<SizeResult>& results) {
+  // The algorithm depends on the size alone: the first type and op's sizes say it all.
+  std::vector<std::string> spans;
+  size_t first = 0, last = 0;
+  std::string current;
+  auto close = [&] {
+    if (current.empty()) return;
+    spans.push_back(first == last ? fmt::format("{} {}", format_size(first), current)
+                                  : fmt::format("{}..{} {}", format_size(first), format_size(last), current));
+  };
+  for (const auto& r : results) {
+    if (r.type != results.front().type || r.op != results.front().op) continue;
+    if (r.algorithm == current) {
+      last = r.bytes;
+      continue;
+    }
+    close();
+    current = r.algorithm;
+    first = last = r.bytes;
+  }
+  close();
+  return fmt::format("{}", fmt::join(spans, ", "));
+}
+
+void print_algorithms(std::ostream& out, const std::vector<SizeResult>& results) {
+  if (results.empty() || results.front().algorithm.empty()) return;
+  fmt::print(out, "# algorithm per size: {}\n", algorithms_by_size(results));
   out.flush();
 }
 
@@ -118,6 +162,23 @@ void print_rails(std::ostream& out, const std::vector<RankRails>& ranks) {
     for (const auto& rail : rr.rails)
       fmt::print(out, "# rank {:2} rail {:>10}: sent {:>14} B  received {:>14} B\n", rr.rank, rail.rail, rail.bytes_sent,
                  rail.bytes_received);
+}
+
+void print_iterations(std::ostream& out, const std::vector<SizeResult>& results) {
+  if (results.empty() || results.front().out_of_place.iteration_us.empty()) return;
+  fmt::print(out, "# per-iteration time (us), each iteration's slowest rank: {} iterations per size and placement\n",
+             results.front().out_of_place.iteration_us.size());
+  fmt::print(out, "# {:>10}  {:>8}  {:>6}  {:>12}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}\n", "size", "type", "redop",
+             "placement", "min", "p50", "p90", "p99", "max");
+  for (const auto& r : results)
+    for (int ip = 0; ip < 2; ++ip) {
+      const IterationStats s = iteration_stats(ip ? r.in_place.iteration_us : r.out_of_place.iteration_us);
+      fmt::print(out, "# {:>10}  {:>8}  {:>6}  {:>12}  {:9.2f}  {:9.2f}  {:9.2f}  {:9.2f}  {:9.2f}\n", r.bytes,
+                 dtype_name(r.type), redop_name(r.op), ip ? "in-place" : "out-of-place", s.min_us, s.p50_us, s.p90_us,
+                 s.p99_us, s.max_us);
+    }
+  fmt::print(out, "#\n");
+  out.flush();
 }
 
 namespace {

@@ -18,6 +18,7 @@ struct PlacementResult {
   double algbw_gbps = 0;  // bytes / time, GB/s (1e9)
   double busbw_gbps = 0;  // algbw * the collective's bus factor
   uint64_t wrong = 0;     // elements outside tolerance, summed over ranks (0 when unchecked)
+  std::vector<double> iteration_us;  // -I 1: each iteration, the slowest rank's time
 };
 
 struct SizeResult {
@@ -49,9 +50,16 @@ struct RunDescription {
 };
 
 void print_header(std::ostream& out, const RunDescription& run);
-void print_row(std::ostream& out, const SizeResult& r, bool checked, bool show_algorithm);
+// A data row is nccl-tests' exactly, 13 fields (size, count, type, redop, root, then time,
+// algbw, busbw, #wrong out of place and in place): tools that read nccl-tests' output count
+// fields from either end. Whatever sxcoll adds goes to '#' lines, JSON and CSV.
+void print_row(std::ostream& out, const SizeResult& r, bool checked);
 // "Out of bounds values" and "Avg bus bandwidth", as nccl-tests ends.
 void print_footer(std::ostream& out, const std::vector<SizeResult>& results, bool checked);
+// "8..32K rd, 64K..64M ring": the algorithm each size ran with, runs of sizes joined.
+std::string algorithms_by_size(const std::vector<SizeResult>& results);
+// "# algorithm per size: ...", after the footer; nothing where the engine names none.
+void print_algorithms(std::ostream& out, const std::vector<SizeResult>& results);
 double average_busbw(const std::vector<SizeResult>& results);
 // busbw against the line rate: ring allreduce's bound is the per-node link bandwidth
 // summed over the rails used. Prints nothing when the rate is unknown.
@@ -63,6 +71,8 @@ struct RankRails {
   std::vector<transport::RailCounters> rails;
 };
 void print_rails(std::ostream& out, const std::vector<RankRails>& rails);
+// -I 1: "# per-iteration" block, p50/p90/p99/max per size and placement.
+void print_iterations(std::ostream& out, const std::vector<SizeResult>& results);
 
 // One engine's sweep: what it was, what it measured, what crossed each rail.
 struct EngineReport {
@@ -77,5 +87,7 @@ void print_comparison(std::ostream& out, const EngineReport& a, const EngineRepo
 // One engine: one run object. Two: {"engines": [..], "comparison": [..]}.
 void write_json(const std::string& path, const std::vector<EngineReport>& reports);
 void write_csv(const std::string& path, const std::vector<EngineReport>& reports);
+// -J: nccl-tests' own JSON file (bench/nccl_tests_json.cc), one engine's sweep.
+void write_nccl_tests_json(const std::string& path, const EngineReport& report, const std::string& start_time);
 
 }  // namespace sxcoll::bench

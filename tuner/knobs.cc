@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include "bench/knob_table.h"
 #include "bench/size_parse.h"
 #include "transport/error.h"
 #include "transport/split.h"
@@ -46,8 +47,31 @@ Knob choice(std::string name, Engine engine, std::vector<std::string> env, std::
   return k;
 }
 
+// A knob of sxcoll's engine as bench declares it (bench/knob_table.h): its default, range,
+// variable and help come from there; only the candidates and the fabric are the tuner's.
+Knob sxcoll_knob(std::string_view flag, Fabric fabric, std::vector<std::string> values) {
+  const bench::EngineKnob& b = bench::engine_knob(flag);
+  Knob k{std::string(b.flag), Engine::Sxcoll, fabric, {std::string(b.sxcoll_env)}, std::string(b.default_value),
+         std::move(values)};
+  k.min = b.min;
+  k.max = b.max;
+  k.multiple_of = b.multiple_of;
+  k.what = std::string(b.help);
+  switch (b.kind) {
+    case bench::KnobKind::Integer: k.kind = ValueKind::Integer; break;
+    case bench::KnobKind::Bytes:
+      k.kind = ValueKind::Bytes;
+      k.default_value = std::to_string(bench::parse_size(k.default_value, b.flag));  // "4M" -> "4194304"
+      break;
+    default:
+      k.kind = ValueKind::Choice;
+      for (auto c : b.choices) k.choices.emplace_back(c);
+  }
+  return k;
+}
+
 std::vector<Knob> make_table() {
-  const Engine N = Engine::Nccl, S = Engine::Sxcoll;
+  const Engine N = Engine::Nccl;
   const Fabric R = Fabric::Rdma, T = Fabric::Socket;
   return {
       // NCCL. Its defaults are left unset: NCCL picks them per topology and version.
@@ -71,20 +95,13 @@ std::vector<Knob> make_table() {
       choice("NCCL_PROTO", N, {"NCCL_PROTO"}, "", {"Simple", "LL128", "LL"}, {"Simple", "LL128", "LL"},
              "protocol, forced (default: NCCL's cost model picks per size)"),
       // sxcoll's engine: sxcoll bench's flags and defaults.
-      integer("--qps", S, R, {"SXCOLL_QPS"}, "1", {"2", "4", "8"}, 1, 64,
-              "verbs: QPs per connection and rail (NCCL_IB_QPS_PER_CONNECTION)"),
-      integer("--nsocks", S, T, {"SXCOLL_NSOCKS"}, "1", {"2", "4", "8"}, 1, 64, "tcp: sockets per peer"),
-      choice("--tcp-io", S, {"SXCOLL_TCP_IO"}, "auto", {"threads", "inline"}, {"auto", "threads", "inline"},
-             "tcp: a sender and a receiver thread per socket, or all I/O on the rank's thread (auto: threads "
-             "from 4 cores per local rank)",
-             T),
-      bytes("--buffsize", S, {"SXCOLL_BUFFSIZE"}, "4194304", {"1048576", "2097152", "8388608", "16777216"}, 32768, 8,
-            "receive buffer per link and channel (NCCL_BUFFSIZE)"),
-      integer("--channels", S, Fabric::Any, {"SXCOLL_CHANNELS"}, "2", {"1", "4", "8"}, 1, 32,
-              "pipelines in flight (NCCL's channels)"),
-      integer("--tc", S, R, {"SXCOLL_TC"}, "0", {"106"}, 0, 255, "verbs: GRH traffic class (NCCL_IB_TC)"),
-      choice("--algo", S, {"SXCOLL_ALGO"}, "auto", {"ring", "tree"}, {"auto", "ring", "tree", "rd", "ring_topo", "hier"},
-             "allreduce algorithm, forced (default auto: a cost model picks per size)"),
+      sxcoll_knob("--qps", R, {"2", "4", "8"}),
+      sxcoll_knob("--nsocks", T, {"2", "4", "8"}),
+      sxcoll_knob("--tcp-io", T, {"threads", "inline"}),
+      sxcoll_knob("--buffsize", Fabric::Any, {"1048576", "2097152", "8388608", "16777216"}),
+      sxcoll_knob("--channels", Fabric::Any, {"1", "4", "8"}),
+      sxcoll_knob("--tc", R, {"106"}),
+      sxcoll_knob("--algo", Fabric::Any, {"ring", "tree"}),
   };
 }
 

@@ -19,6 +19,7 @@
 #include "transport/factory.h"
 #include "transport/verbs/gid_table.h"
 #include "tuner/env_writer.h"
+#include "tuner/nccl_conf.h"
 #include "tuner/session.h"
 #include "tuner/summary.h"
 #include "tuner/trial_store.h"
@@ -212,7 +213,7 @@ Tuner::Tuner(TuneOptions options) : options_(std::move(options)) {
   if (ec) throw UsageError(fmt::format("--out {}: cannot create {}/raw: {}", o.out_dir, o.out_dir, ec.message()));
   for (const std::string& p : {o.out_dir, o.out_dir + "/raw"})
     if (::access(p.c_str(), W_OK) != 0) throw UsageError(fmt::format("--out {}: {} is not writable", o.out_dir, p));
-  for (const char* name : {"/trials.jsonl", "/nccl_env.sh", "/summary.json"}) {
+  for (const char* name : {"/trials.jsonl", "/nccl_env.sh", "/nccl.conf", "/nccl_tuner.conf", "/summary.json"}) {
     const std::string p = o.out_dir + name;
     if (fs::exists(p) && ::access(p.c_str(), W_OK) != 0)
       throw UsageError(fmt::format("--out {}: {} is not writable", o.out_dir, p));
@@ -423,6 +424,18 @@ int Tuner::run(std::ostream& out) {
   env.confidence = o.search.confidence;
   env.repeats = o.search.repeats;
   write_atomically(o.out_dir + "/nccl_env.sh", nccl_env_text(env));
+  // The same NCCL settings in files NCCL reads itself (tuner/nccl_conf.h).
+  // Their header names the file, the rest is nccl_env.sh's.
+  auto header_for = [&](const std::string& name) {
+    EnvFile f = env;
+    if (!f.header.empty() && f.header[0].starts_with("nccl_env.sh ")) f.header[0].replace(0, 11, name);
+    return f;
+  };
+  write_atomically(o.out_dir + "/nccl.conf", nccl_conf_text(header_for("nccl.conf")));
+  const auto tuner_lines = tuner_conf_lines(result, ranks);
+  if (!tuner_lines.empty())
+    write_atomically(o.out_dir + "/nccl_tuner.conf",
+                     nccl_tuner_conf_text(tuner_lines, header_for("nccl_tuner.conf").header));
   nlohmann::json summary{{"tool", "sxcoll tune"},
                          {"engine", engine_name(o.engine)},
                          {"transport", o.transport},
@@ -451,7 +464,8 @@ int Tuner::run(std::ostream& out) {
   fmt::print(out, "#\n# {} trial(s) run, {} reused from {}/trials.jsonl; {:.0f} s of the {:.0f} s budget{}\n",
              session.fresh(), session.reused(), o.out_dir, session.elapsed_s(), o.budget.count() / 1000.0,
              ran_out ? " (ran out: knobs left are at their defaults)" : "");
-  fmt::print(out, "# wrote {}/nccl_env.sh and {}/summary.json\n", o.out_dir, o.out_dir);
+  fmt::print(out, "# wrote {}/nccl_env.sh, {}/nccl.conf{} and {}/summary.json\n", o.out_dir, o.out_dir,
+             tuner_lines.empty() ? "" : fmt::format(", {}/nccl_tuner.conf", o.out_dir), o.out_dir);
   out.flush();
   return 0;
 }

@@ -103,6 +103,36 @@ TEST_F(Cli, EngineKnobsComeFromTheEnvironmentWhereNoFlagIsGiven) {
   expect_usage_error("bench --nsocks 0", "--nsocks 0: must be 1..64", "SXCOLL_NSOCKS=3");
 }
 
+// One knob table (bench/knob_table.h): flag > SXCOLL_* > NCCL_* (verbs only) > default,
+// the header's "# knobs:" line says where each value came from, errors name the variable.
+TEST_F(Cli, KnobPrecedenceAndTheVariableNamedInErrors) {
+  const std::string bench = "bench --np 2 -b 1K -e 1K -n 1 -w 0";
+  Result r = run(bench, "SXCOLL_QPS=3 NCCL_IB_QPS_PER_CONNECTION=5");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("--qps 3 (SXCOLL_QPS)"));
+  r = run(bench + " --qps 2", "SXCOLL_QPS=3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("# knobs: --algo auto, --intra auto, --nsocks 1, --tcp-io auto, --qps 2, --tc 0, --gid-index -1, "
+                               "--channels 2, --buffsize 4M\n"));
+  // NCCL's IB variables are for the verbs transport: over tcp they are not read at all.
+  r = run(bench, "NCCL_IB_QPS_PER_CONNECTION=5 NCCL_IB_TC=abc NCCL_IB_HCA=x:y");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("--qps 1, --tc 0,"));
+  // With verbs they are, after the flag and the SXCOLL_* variable, named where bad.
+  expect_usage_error("bench --transport verbs", "--tc (set by NCCL_IB_TC=abc) 'abc': expected a whole number",
+                     "NCCL_IB_TC=abc");
+  expect_usage_error("bench --transport verbs", "--gid-index (set by NCCL_IB_GID_INDEX=x) 'x': expected a whole number",
+                     "NCCL_IB_GID_INDEX=x");
+  expect_usage_error("bench --transport verbs", "--qps (set by SXCOLL_QPS=zz) 'zz'",
+                     "SXCOLL_QPS=zz NCCL_IB_QPS_PER_CONNECTION=4");
+  expect_usage_error("bench --transport verbs", "--qps (set by NCCL_IB_QPS_PER_CONNECTION=four) 'four'",
+                     "NCCL_IB_QPS_PER_CONNECTION=four");
+  // The flag wins: the bad variable is never read.
+  Result flag = run("bench --transport verbs --tc 0 --gid-index -1", "NCCL_IB_TC=abc NCCL_IB_GID_INDEX=x");
+  EXPECT_THAT(flag.err, ::testing::Not(HasSubstr("NCCL_IB_TC"))) << flag.err;
+  EXPECT_THAT(flag.err, ::testing::Not(HasSubstr("NCCL_IB_GID_INDEX"))) << flag.err;
+}
+
 TEST_F(Cli, UnknownFlag) { expect_usage_error("bench --frobnicate", "frobnicate"); }
 TEST_F(Cli, NoSubcommand) { expect_usage_error("", "subcommand"); }
 
@@ -145,7 +175,7 @@ TEST_F(Cli, BenchPrintsTheTableAndWritesJsonAndCsv) {
   for (std::string line; std::getline(lines, line);)
     if (!line.empty() && line[0] != '#') {
       ++rows;
-      EXPECT_THAT(line, MatchesRegex(" *[0-9]+ +[0-9]+ +(int32|bfloat16) +(sum|max) +-1( +[0-9.]+ +[0-9.]+ +[0-9.]+ +0){2} +(ring|tree)"));
+      EXPECT_THAT(line, MatchesRegex(" *[0-9]+ +[0-9]+ +(int32|bfloat16) +(sum|max) +-1( +[0-9.]+ +[0-9.]+ +[0-9.]+ +0){2}"));
     }
   EXPECT_EQ(rows, 16);
 
@@ -159,6 +189,120 @@ TEST_F(Cli, BenchPrintsTheTableAndWritesJsonAndCsv) {
   }
   std::string csv_text = slurp(csv);
   EXPECT_EQ(std::count(csv_text.begin(), csv_text.end(), '\n'), 1 + 32);
+}
+
+std::vector<std::string> fields_of(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> fields;
+  for (std::string f; in >> f;) fields.push_back(f);
+  return fields;
+}
+
+// What a tool written for nccl-tests' all_reduce_perf reads: 13 fields per data row, taken
+// from either end (out-of-place busbw is the 6th from the end), the same column header and
+// footer; whatever sxcoll adds (the algorithm per size) only on '#' lines.
+TEST_F(Cli, TableRowsAreNcclTestsFieldForField) {
+  for (const std::string algo : {"auto", "ring"}) {
+    for (int check : {0, 1}) {
+      const std::string args = fmt::format("bench --np 2 -b 8 -e 64K -f 8 -n 2 -w 1 -c {} --algo {}", check, algo);
+      Result r = run(args);
+      ASSERT_EQ(r.code, 0) << args << "\n" << r.err;
+      int rows = 0;
+      std::string algorithms;
+      std::istringstream lines(r.out);
+      for (std::string line; std::getline(lines, line);) {
+        if (line.starts_with("# algorithm per size: ")) algorithms = line;
+        if (line.empty() || line[0] == '#') continue;
+        ++rows;
+        const auto f = fields_of(line);
+        ASSERT_EQ(f.size(), 13u) << args << ": " << line;
+        EXPECT_THAT(f[0], MatchesRegex("[0-9]+"));
+        EXPECT_EQ(std::stoull(f[1]) * 4, std::stoull(f[0])) << line;  // count of floats
+        EXPECT_EQ(f[2], "float");
+        EXPECT_EQ(f[3], "sum");
+        EXPECT_EQ(f[4], "-1");
+        const std::string wrong = check ? "0" : "N/A";
+        for (size_t end : {size_t{5}, size_t{1}}) {  // from the end: out-of-place, then in-place
+          const size_t at = f.size() - end;          // #wrong
+          EXPECT_EQ(f[at], wrong) << line;
+          for (size_t k = at - 3; k < at; ++k) EXPECT_THAT(f[k], MatchesRegex("[0-9]+\\.?[0-9]*")) << line;
+        }
+      }
+      EXPECT_EQ(rows, 5) << args;  // 8, 64, 512, 4K, 32K
+      EXPECT_THAT(r.out, HasSubstr("\n#       size         count      type   redop    root     time   algbw   busbw "
+                                   " #wrong     time   algbw   busbw  #wrong \n"));
+      EXPECT_THAT(r.out, HasSubstr("\n# Out of bounds values : 0 OK\n# Avg bus bandwidth    : "));
+      // "8 rd, 64..32K ring": the sizes 8 .. 32K, each in one span.
+      EXPECT_THAT(algorithms, MatchesRegex("# algorithm per size: 8(\\.\\.[0-9]+K?)? [a-z_]+(, [0-9]+K?(\\.\\.[0-9]+K?)? [a-z_]+)*"))
+          << r.out;
+      EXPECT_NE(algorithms.find("32K "), std::string::npos) << algorithms;
+      if (algo == "ring") {
+        EXPECT_EQ(algorithms, "# algorithm per size: 8..32K ring");
+      }
+    }
+  }
+}
+
+// -J: nccl-tests' own JSON (JSON_FILE_VERSION 2), key for key; -I 1: per-iteration times
+// with percentiles, in a '#' block after the table and in both JSON files.
+TEST_F(Cli, NcclTestsJsonAndPerIterationTimes) {
+  auto nj = dir_ / "nccl-tests.json", sj = dir_ / "sxcoll.json";
+  Result r = run(fmt::format("bench --np 2 -b 1K -e 4K -f 4 -n 5 -w 1 -I 1 -J {} --json {}", nj.string(), sj.string()));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("# per-iteration time (us), each iteration's slowest rank: 5 iterations"));
+  int iteration_lines = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    const bool stats_row = line.find(" float ") != std::string::npos && line.find("place ") != std::string::npos;
+    if (line.starts_with("# ") && stats_row) {
+      ++iteration_lines;
+      EXPECT_EQ(fields_of(line).size(), 10u) << line;  // '#', size, type, redop, placement, min p50 p90 p99 max
+    }
+  }
+  EXPECT_EQ(iteration_lines, 4);  // 1K, 4K x 2 placements
+
+  auto j = nlohmann::json::parse(slurp(nj));
+  EXPECT_EQ(j["version"], 2);
+  for (const char* key : {"start_time", "args", "env", "nccl_version", "config", "results", "out_of_bounds",
+                          "average_bus_bandwidth", "errors", "end_time"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["config"]["minimum_bytes"], 1024);
+  EXPECT_EQ(j["config"]["maximum_bytes"], 4096);
+  EXPECT_EQ(j["config"]["step_factor"], 4);
+  EXPECT_EQ(j["config"]["iterations"], 5);
+  EXPECT_EQ(j["config"]["validation"], 1);
+  EXPECT_EQ(j["config"]["per_iter_timing"], "true");  // nccl-tests writes booleans as strings
+  EXPECT_EQ(j["config"]["devices"].size(), 2u);
+  ASSERT_EQ(j["results"].size(), 2u);
+  for (const auto& row : j["results"]) {
+    for (const char* key : {"size", "count", "type", "redop", "root", "out_of_place", "in_place", "actual_iterations"})
+      EXPECT_TRUE(row.contains(key)) << key;
+    EXPECT_EQ(row["root"], "    -1");
+    EXPECT_EQ(row["type"], "float");
+    for (const char* place : {"out_of_place", "in_place"}) {
+      EXPECT_GT(row[place]["time"].get<double>(), 0);
+      EXPECT_GT(row[place]["bus_bw"].get<double>(), 0);
+      EXPECT_TRUE(row[place].contains("alg_bw"));
+      EXPECT_EQ(row[place]["nwrong"], 0.0);
+      const auto& it = row[std::string(place) + "_per_iter"];
+      EXPECT_EQ(it["times_us"].size(), 5u);
+      EXPECT_LE(it["p50_us"].get<double>(), it["p99_us"].get<double>());
+      EXPECT_LE(it["p99_us"].get<double>(), it["max_us"].get<double>());
+    }
+  }
+  EXPECT_EQ(j["out_of_bounds"]["count"], 0);
+  EXPECT_EQ(j["out_of_bounds"]["okay"], "true");
+  EXPECT_GT(j["average_bus_bandwidth"]["bandwidth"].get<double>(), 0);
+
+  auto own = nlohmann::json::parse(slurp(sj));
+  EXPECT_EQ(own["results"][0]["out_of_place"]["per_iteration"]["times_us"].size(), 5u);
+  EXPECT_TRUE(own["results"][0]["out_of_place"]["per_iteration"].contains("p90_us"));
+
+  // Never overwritten, like --json; -I takes 0 or 1; -J is one engine's table.
+  expect_usage_error(fmt::format("bench -J {}", nj.string()), "never overwritten");
+  expect_usage_error("bench -I 2", "-I 2: expected 0 or 1");
+  expect_usage_error(fmt::format("bench -J {} --json {}", (dir_ / "x").string(), (dir_ / "x").string()),
+                     "same file");
 }
 
 // Multi-host launchers, on one host: the same binary under mpirun (rank 0's address

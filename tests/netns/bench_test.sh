@@ -27,6 +27,10 @@ rows=$(grep -cE '^ +[0-9]+ ' "$table" || true)
 want_rows=0
 for ((bytes = 8; bytes <= 4 * 1024 * 1024; bytes *= 4)); do want_rows=$((want_rows + 4)); done
 ((rows == want_rows)) || fail "rank 0: $rows table rows, expected $want_rows (8 B .. 4 MiB, factor 4, 2 types x 2 ops)"
+# nccl-tests' 13 fields per row; the algorithm per size is on a '#' line of its own.
+bad=$(grep -E '^ +[0-9]+ ' "$table" | awk 'NF != 13' | head -n1)
+[[ -z $bad ]] || fail "rank 0: a row without nccl-tests' 13 fields: $bad"
+grep -E "^# algorithm per size: 8(\.\.[0-9]+[KMG]?)? [a-z_]+" "$table" || fail "rank 0: no '# algorithm per size:' line"
 
 # "# ranks: 6  hosts: 3 (a, b, c)  launcher: torchrun": bench lists the distinct host names, sorted.
 names=()

@@ -187,6 +187,19 @@ TEST_F(TuneCli, SxcollOverTcpInterruptedKilledAndResumed) {
   EXPECT_EQ(knob_lines, 4) << slurp(env);
   EXPECT_NE(slurp(env).find("# --qps: skipped: RDMA knob; --transport tcp"), std::string::npos) << slurp(env);
 
+  // nccl.conf: what NCCL reads itself (NCCL_CONF_FILE): '#' comments and NAME=value lines,
+  // NCCL's variables only (sxcoll's engine knobs are SXCOLL_*: not NCCL's to read).
+  std::istringstream conf(slurp(dir_ / "run" / "nccl.conf"));
+  int conf_lines = 0;
+  for (std::string line; std::getline(conf, line);) {
+    ++conf_lines;
+    if (line.starts_with("#")) continue;
+    EXPECT_TRUE(line.starts_with("NCCL_") && line.find('=') != std::string::npos) << line;
+    EXPECT_EQ(line.find(' '), std::string::npos) << line;
+  }
+  EXPECT_GT(conf_lines, 0);
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "nccl_tuner.conf")) << "no NCCL_ALGO / NCCL_PROTO measured";
+
   // The trials file: every measurement, real ones.
   std::ifstream in(trials);
   size_t ok = 0;
