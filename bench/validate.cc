@@ -159,6 +159,10 @@ class Validation {
   void header() {
     fmt::print(std::cout, "# sxcoll bench --validate: {} nodes, {} ranks, transport {}, launcher {}\n", nodes_.size(),
                boot_.size(), o_.transport.name, boot_.launch().launcher);
+    if (nodes_.size() < 3)
+      fmt::print(std::cout, "# {} node{}: {}\n", nodes_.size(), nodes_.size() == 1 ? "" : "s",
+                 nodes_.size() == 1 ? "no links to measure (all ranks share one host name)"
+                                    : "one link: a slow link cannot be blamed on either end");
     fmt::print(std::cout, "# links: {} B x {} writes per direction (after {} warm-up), the slower direction counts; "
                           "threshold {:.0f} % below the robust baseline\n",
                o_.max_bytes, o_.iters, std::max(o_.warmup_iters, 1), v_.threshold * 100);
@@ -192,6 +196,36 @@ class Validation {
       progress(fmt::format("  {}: CPU memory {:.1f} GB/s; {}", name, f.cpu_mem_gbs.value_or(0),
                            f.gpu_note.empty() ? fmt::format("{} GPUs", f.gpus.size()) : f.gpu_note));
       for (const auto& g : f.gpus) progress("    " + g);
+    }
+    retest_slow_nodes();
+  }
+
+  // A figure below the baseline is measured again (twice at most), keeping the best: a
+  // transient (another job's burst, a cold cache) should not fail a node, a slow node
+  // stays slow.
+  void retest_slow_nodes() {
+    auto& done = state_json_["nodes"];
+    for (int attempt = 1; attempt <= 2; ++attempt) {
+      std::vector<double> mem;
+      for (const auto& f : figures_) mem.push_back(f.cpu_mem_gbs.value_or(NAN));
+      const double base = robust_baseline(mem, v_.threshold).value;
+      bool any = false;
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (!std::isfinite(mem[i]) || mem[i] >= base * (1 - v_.threshold)) continue;
+        any = true;
+        progress(fmt::format("node checks {} again ({} of 2): CPU memory {:.1f} GB/s is below the nodes' {:.1f}",
+                             nodes_[i], attempt, mem[i], base));
+        std::string mine;
+        if (boot_.rank() == leader_[i]) mine = fmt::format("{}", cpu_memory_bandwidth_gbs(kNodeCopyBytes, kNodeCopyPasses));
+        const double again = std::stod(boot_.allgather(mine)[static_cast<size_t>(leader_[i])]);
+        if (again > mem[i]) {
+          figures_[i].cpu_mem_gbs = again;
+          done[nodes_[i]]["cpu_mem_gbs"] = again;
+        }
+        progress(fmt::format("  {}: CPU memory {:.1f} GB/s", nodes_[i], again));
+      }
+      if (!any) break;
+      save_state();
     }
   }
 

@@ -107,10 +107,28 @@ Verdict analyse(const ValidationData& d, double threshold) {
       mine[static_cast<size_t>(l.a)].push_back(l.gbps);
       mine[static_cast<size_t>(l.b)].push_back(l.gbps);
     }
+    // A healthy node's links to a slow node are slow too: its figure leaves those out,
+    // and the slow set is found again until it stops changing. A slow node's own figure
+    // keeps all its links.
     std::vector<double> figure(n, NAN);
-    for (size_t i = 0; i < n; ++i)
-      if (!mine[i].empty()) figure[i] = median(mine[i]);
-    const double base = robust_baseline(figure, threshold).value;
+    std::vector<bool> slow(n, false);
+    double base = 0;
+    for (int iter = 0; iter < 10; ++iter) {
+      for (size_t i = 0; i < n; ++i) {
+        std::vector<double> kept;
+        for (const auto& l : d.links) {
+          if (l.rail != rail || (static_cast<size_t>(l.a) != i && static_cast<size_t>(l.b) != i)) continue;
+          const size_t other = static_cast<size_t>(l.a) == i ? static_cast<size_t>(l.b) : static_cast<size_t>(l.a);
+          if (slow[i] || !slow[other]) kept.push_back(l.gbps);
+        }
+        figure[i] = !kept.empty() ? median(kept) : !mine[i].empty() ? median(mine[i]) : NAN;
+      }
+      base = robust_baseline(figure, threshold).value;
+      std::vector<bool> next(n, false);
+      for (size_t i = 0; i < n; ++i) next[i] = std::isfinite(figure[i]) && below(figure[i], base, threshold);
+      if (next == slow) break;
+      slow = next;
+    }
     rail_baseline[rail] = base;
     for (size_t i = 0; i < n; ++i) {
       if (mine[i].empty()) continue;

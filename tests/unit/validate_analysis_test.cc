@@ -72,6 +72,16 @@ TEST(Analyse, HalfSpeedNodeNamedAloneWithItsLinks) {
   }
 }
 
+TEST(Analyse, FourNodesOneSlowAndANoisyLink) {
+  // As measured on 4 namespace hosts: a third of each healthy node's links reach the slow one.
+  auto d = cluster(4);
+  d.links = {{"tcp", 0, 3, 0.383}, {"tcp", 1, 2, 0.187}, {"tcp", 0, 2, 0.166},
+             {"tcp", 1, 3, 0.330}, {"tcp", 0, 1, 0.374}, {"tcp", 2, 3, 0.168}};
+  auto v = analyse(d, 0.1);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(v.nodes[i].fail, i == 2) << i;
+  EXPECT_NEAR(v.nodes[2].rails[0].deviation_pct, -50, 5);
+}
+
 TEST(Analyse, NothingFailsOnAnEvenCluster) {
   auto d = cluster(4);
   all_pairs(d, "tcp", [](int a, int b) { return 100.0 + a * 2 - b; });
