@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "bench/gpu_checks.h"
 #include "collectives/gpu.h"
 #include "transport/memory.h"
 
@@ -64,10 +65,27 @@ constexpr struct {
                 {0x40, "HW thermal slowdown"}, {0x80, "HW power brake"}};
 constexpr int kClockSm = 1;
 
+void keep_min(std::optional<double>& slot, std::optional<double> v) {
+  if (v && (!slot || *v < *slot)) slot = v;
+}
+
 void gpu_part(NodeFigures& f) {
-  if (gpu::probe_device_count() == 0)
+  const int count = gpu::probe_device_count();
+  if (count == 0) {
     f.gpu_note = gpu::built_with_cuda() ? "GPU checks skipped: no CUDA device on this host"
                                         : "GPU checks skipped: this sxcoll was built without CUDA (CPU host)";
+  } else {
+    for (const auto& g : measure_gpus(count)) {
+      keep_min(f.gpu_tflops, g.matmul_tflops);
+      keep_min(f.gpu_mem_gbs, g.mem_gbs);
+      keep_min(f.pcie_h2d_gbs, g.h2d_gbs);
+      keep_min(f.pcie_d2h_gbs, g.d2h_gbs);
+      f.gpus.push_back(fmt::format("GPU {} {}: bf16 matmul {} TFLOP/s, memory {:.0f} GB/s, PCIe h2d {:.1f} / d2h {:.1f} "
+                                   "GB/s{}", g.device, g.name,
+                                   g.matmul_tflops ? fmt::format("{:.0f}", *g.matmul_tflops) : std::string("-"),
+                                   g.mem_gbs, g.h2d_gbs, g.d2h_gbs, g.note.empty() ? "" : " (" + g.note + ")"));
+    }
+  }
   Nvml nvml;
   if (!nvml.load()) {
     if (f.gpu_note.empty()) f.gpu_note = "GPU clocks skipped: libnvidia-ml.so.1 not found";
@@ -111,6 +129,11 @@ NodeFigures measure_node(size_t bytes, int passes) {
 nlohmann::json to_json(const NodeFigures& f) {
   nlohmann::json j;
   j["cpu_mem_gbs"] = f.cpu_mem_gbs ? nlohmann::json(*f.cpu_mem_gbs) : nlohmann::json(nullptr);
+  auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  j["gpu_tflops"] = opt(f.gpu_tflops);
+  j["gpu_mem_gbs"] = opt(f.gpu_mem_gbs);
+  j["pcie_h2d_gbs"] = opt(f.pcie_h2d_gbs);
+  j["pcie_d2h_gbs"] = opt(f.pcie_d2h_gbs);
   j["throttle"] = f.throttle;
   j["gpus"] = f.gpus;
   j["gpu_note"] = f.gpu_note;
@@ -120,6 +143,13 @@ nlohmann::json to_json(const NodeFigures& f) {
 NodeFigures node_figures_from_json(const nlohmann::json& j) {
   NodeFigures f;
   if (j.contains("cpu_mem_gbs") && j["cpu_mem_gbs"].is_number()) f.cpu_mem_gbs = j["cpu_mem_gbs"].get<double>();
+  auto opt = [&](const char* key) {
+    return j.contains(key) && j[key].is_number() ? std::optional<double>(j[key].get<double>()) : std::nullopt;
+  };
+  f.gpu_tflops = opt("gpu_tflops");
+  f.gpu_mem_gbs = opt("gpu_mem_gbs");
+  f.pcie_h2d_gbs = opt("pcie_h2d_gbs");
+  f.pcie_d2h_gbs = opt("pcie_d2h_gbs");
   f.throttle = j.value("throttle", std::vector<std::string>{});
   f.gpus = j.value("gpus", std::vector<std::string>{});
   f.gpu_note = j.value("gpu_note", std::string());

@@ -13,6 +13,8 @@ namespace sxcoll::bench {
 
 struct NodeFigures {
   std::optional<double> cpu_mem_gbs;         // memcpy, best of several passes
+  // The slowest GPU's figures (bench/gpu_checks.h); nullopt without GPUs.
+  std::optional<double> gpu_tflops, gpu_mem_gbs, pcie_h2d_gbs, pcie_d2h_gbs;
   std::vector<std::string> throttle;         // active clock throttle reasons of any GPU
   std::vector<std::string> gpus;             // one line per GPU: name, SM clock / max, reasons
   std::string gpu_note;                      // why the GPU part was skipped, if it was

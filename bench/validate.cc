@@ -348,12 +348,21 @@ std::string signed_pct(double pct) { return fmt::format("{:+.1f} %", pct); }
 
 int Validation::report() {
   // Figures into the analysis.
-  NodeMetric mem{"cpu_mem_bw", "GB/s", {}};
+  NodeMetric mem{"cpu_mem_bw", "GB/s", {}}, tflops{"gpu_matmul", "TFLOP/s", {}}, gmem{"gpu_mem_bw", "GB/s", {}},
+      h2d{"pcie_h2d", "GB/s", {}}, d2h{"pcie_d2h", "GB/s", {}};
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    mem.values.push_back(figures_[i].cpu_mem_gbs);
-    data_.throttle[i] = figures_[i].throttle;
+    const auto& f = figures_[i];
+    mem.values.push_back(f.cpu_mem_gbs);
+    tflops.values.push_back(f.gpu_tflops);
+    gmem.values.push_back(f.gpu_mem_gbs);
+    h2d.values.push_back(f.pcie_h2d_gbs);
+    d2h.values.push_back(f.pcie_d2h_gbs);
+    data_.throttle[i] = f.throttle;
   }
   data_.metrics.push_back(mem);
+  for (auto* m : {&tflops, &gmem, &h2d, &d2h})
+    if (std::any_of(m->values.begin(), m->values.end(), [](const auto& v) { return v.has_value(); }))
+      data_.metrics.push_back(*m);
   const auto& links = state_json_["links"];
   if (links.is_object())
     for (const auto& [key, l] : links.items()) {
