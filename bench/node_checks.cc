@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 
 #include <fmt/core.h>
 
@@ -122,6 +123,7 @@ void gpu_part(NodeFigures& f) {
 NodeFigures measure_node(size_t bytes, int passes) {
   NodeFigures f;
   f.cpu_mem_gbs = cpu_memory_bandwidth_gbs(bytes, passes);
+  std::ifstream("/proc/sys/kernel/random/boot_id") >> f.boot_id;
   gpu_part(f);
   return f;
 }
@@ -137,6 +139,7 @@ nlohmann::json to_json(const NodeFigures& f) {
   j["throttle"] = f.throttle;
   j["gpus"] = f.gpus;
   j["gpu_note"] = f.gpu_note;
+  j["boot_id"] = f.boot_id;
   return j;
 }
 
@@ -153,6 +156,7 @@ NodeFigures node_figures_from_json(const nlohmann::json& j) {
   f.throttle = j.value("throttle", std::vector<std::string>{});
   f.gpus = j.value("gpus", std::vector<std::string>{});
   f.gpu_note = j.value("gpu_note", std::string());
+  f.boot_id = j.value("boot_id", std::string());
   return f;
 }
 

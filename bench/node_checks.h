@@ -18,6 +18,9 @@ struct NodeFigures {
   std::vector<std::string> throttle;         // active clock throttle reasons of any GPU
   std::vector<std::string> gpus;             // one line per GPU: name, SM clock / max, reasons
   std::string gpu_note;                      // why the GPU part was skipped, if it was
+  // The kernel's boot id: nodes that share one (namespaces, containers on one machine)
+  // share their memory too, so their CPU memory bandwidth cannot tell them apart.
+  std::string boot_id;
 };
 
 // Copies `bytes` `passes` times and keeps the best; a loaded machine then still shows what

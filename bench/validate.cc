@@ -211,7 +211,7 @@ class Validation {
       const double base = robust_baseline(mem, v_.threshold).value;
       bool any = false;
       for (size_t i = 0; i < nodes_.size(); ++i) {
-        if (!std::isfinite(mem[i]) || mem[i] >= base * (1 - v_.threshold)) continue;
+        if (!std::isfinite(mem[i]) || mem[i] >= base * (1 - v_.threshold) || shares_kernel(i)) continue;
         any = true;
         progress(fmt::format("node checks {} again ({} of 2): CPU memory {:.1f} GB/s is below the nodes' {:.1f}",
                              nodes_[i], attempt, mem[i], base));
@@ -327,6 +327,13 @@ class Validation {
     return true;
   }
 
+  // Nodes on one kernel (one machine) share its memory: their CPU figure is not judged.
+  bool shares_kernel(size_t i) const {
+    if (figures_[i].boot_id.empty()) return false;
+    return std::count_if(figures_.begin(), figures_.end(),
+                         [&](const NodeFigures& f) { return f.boot_id == figures_[i].boot_id; }) > 1;
+  }
+
   int report();
 
   const BenchOptions& o_;
@@ -352,7 +359,7 @@ int Validation::report() {
       h2d{"pcie_h2d", "GB/s", {}}, d2h{"pcie_d2h", "GB/s", {}};
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const auto& f = figures_[i];
-    mem.values.push_back(f.cpu_mem_gbs);
+    mem.values.push_back(shares_kernel(i) ? std::nullopt : f.cpu_mem_gbs);
     tflops.values.push_back(f.gpu_tflops);
     gmem.values.push_back(f.gpu_mem_gbs);
     h2d.values.push_back(f.pcie_h2d_gbs);
@@ -375,6 +382,11 @@ int Validation::report() {
   const Verdict v = analyse(data_, v_.threshold);
 
   auto& out = std::cout;
+  size_t shared = 0;
+  for (size_t i = 0; i < nodes_.size(); ++i) shared += shares_kernel(i) ? 1 : 0;
+  if (shared > 0)
+    fmt::print(out, "# CPU memory bandwidth not judged on {} nodes that share one kernel (boot id): one machine's "
+                    "memory, shown in ( )\n", shared);
   fmt::print(out, "#\n# {:<28} {:>8} {:>12} {:>9} {:>14} {:>9}  {}\n", "node", "verdict", "link Gb/s", "vs base",
              "CPU mem GB/s", "vs base", "cause");
   for (const auto& n : v.nodes) {
@@ -388,6 +400,8 @@ int Validation::report() {
         mem_s = fmt::format("{:.1f}", m.value);
         mem_dev = signed_pct(m.deviation_pct);
       }
+    const size_t i = static_cast<size_t>(&n - v.nodes.data());
+    if (shares_kernel(i) && figures_[i].cpu_mem_gbs) mem_s = fmt::format("({:.1f})", *figures_[i].cpu_mem_gbs);
     fmt::print(out, "  {:<28} {:>8} {:>12} {:>9} {:>14} {:>9}  {}\n", n.name, n.fail ? "FAIL" : "ok", link, link_dev,
                mem_s, mem_dev, n.causes.empty() ? "" : n.causes.front());
     for (size_t c = 1; c < n.causes.size(); ++c) fmt::print(out, "  {:<28} {:>8} {:>12} {:>9} {:>14} {:>9}  {}\n", "", "", "", "", "", "", n.causes[c]);
