@@ -6,6 +6,8 @@
 #   even          no host slowed: no host fails, exit 0
 #   kill VICTIM   VICTIM's processes killed mid-validation: rank 0 reports it failed ("lost")
 #                 with what was measured before, and excludes it alone
+#   mpirun VICTIM as slow, launched by Open MPI's mpirun from host 0 with a host list of the
+#                 names, its remote shell mpirun_agent.sh (hosts.sh exec, no ssh)
 #   validate_test.sh SXCOLL MODE [VICTIM]
 set -euo pipefail
 (($# >= 2)) || { echo "usage: $0 SXCOLL slow|even|kill [VICTIM]" >&2; exit 2; }
@@ -17,6 +19,7 @@ readonly NHOSTS=4 RATE_MBIT=400 BURST=512kb
 source "$(dirname "$0")/test_lib.sh"
 [[ -x $sxcoll ]] || fail "no sxcoll binary at $sxcoll"
 command -v python3 >/dev/null || { echo "$test_name: SKIP: python3 is needed to read the JSON" >&2; exit 77; }
+if [[ $mode == mpirun ]] && ! command -v mpirun >/dev/null; then echo "$test_name: SKIP: no mpirun" >&2; exit 77; fi
 
 netns_begin "$NHOSTS"
 for ((h = 0; h < NHOSTS; h++)); do "$HOSTS" shape "$h" rate "${RATE_MBIT}mbit" "$BURST" >/dev/null; done
@@ -25,9 +28,21 @@ victim_name=""
 ((victim < 0)) || victim_name=$("$HOSTS" name "$victim")
 
 # 2 MiB x 8 writes a direction: at 50 MB/s about 0.35 s, far above tbf's 64 KB burst.
+validate_args() { echo bench --validate -e 2M -n 8 -w 1 --timeout 10s --out "$1" --json "$2/validate.json" --hosts-out "$2/hosts.json"; }
 validate() {  # OUT-FOLDER RUN-FOLDER
-  "$LAUNCH" --per-host 1 --timeout 100 --out "$2" -- "$sxcoll" bench --validate -e 2M -n 8 -w 1 \
-    --timeout 10s --out "$1" --json "$2/validate.json" --hosts-out "$2/hosts.json"
+  if [[ $mode != mpirun ]]; then
+    # shellcheck disable=SC2046  # the arguments hold no spaces
+    "$LAUNCH" --per-host 1 --timeout 100 --out "$2" -- "$sxcoll" $(validate_args "$1" "$2")
+    return
+  fi
+  local names
+  names=$(for ((h = 0; h < NHOSTS; h++)); do "$HOSTS" name "$h"; done | paste -sd,)
+  mkdir -p "$2"
+  # mpirun runs on host 0 (the namespace hosts reach nothing else); only rank 0 prints.
+  # shellcheck disable=SC2046
+  "$HOSTS" exec 0 timeout 100 mpirun --allow-run-as-root --mca plm_rsh_agent "$NETNS_DIR/mpirun_agent.sh" \
+    --mca oob_tcp_if_include eth0 --mca btl_tcp_if_include eth0 -H "$names" -np "$NHOSTS" \
+    "$(realpath "$sxcoll")" $(validate_args "$1" "$2") >"$2/rank-0.out" 2>"$2/rank-0.err"
 }
 
 # Checks the three outputs of run folder $1: exactly the nodes in $2 (space-separated) fail.
@@ -65,11 +80,15 @@ PY
 run="$WORK/run"
 started=$(date +%s)
 case $mode in
-  slow)
+  slow | mpirun)
     rc=0
     validate "$WORK/state" "$run" >"$WORK/launch.out" 2>"$WORK/launch.err" || rc=$?
     grep -E '^# (validate|slow link)' "$run/rank-0.out" | tail -n 8
-    ((rc == 1)) || { cat "$run/rank-0.err" >&2; fail "launch.sh exit $rc, expected 1 (a node fails)"; }
+    ((rc == 1)) || { cat "$run/rank-0.err" >&2; fail "the launcher's exit $rc, expected 1 (a node fails)"; }
+    if [[ $mode == mpirun ]]; then
+      grep -q '^# sxcoll bench --validate: 4 nodes, 4 ranks, transport tcp, launcher mpirun' "$run/rank-0.out" ||
+        fail "the header does not name 4 nodes and launcher mpirun"
+    fi
     check_outputs "$run" "$victim_name"
     grep -E "^  $victim_name +FAIL .*slow on every link" "$run/rank-0.out" >/dev/null ||
       fail "$victim_name's cause is not 'slow on every link'"
