@@ -307,18 +307,29 @@ class Validation {
     progress(fmt::format("  allreduce ({}): algbw {:.3f} GB/s, busbw {:.3f} GB/s", allreduce_algo_, algbw_gbs_, busbw_gbs_));
   }
 
-  // A rank lost mid-run: the store names it. Returns false where the error is another.
+  // A rank lost mid-run. The store's abort message comes from the first rank that saw the
+  // loss ("rank 2 lost: ..." from the store itself, or "connection with rank 2 ...: closed
+  // by the peer" from a rank's transport); our own error may name a rank that merely left
+  // after it. So the store's word is waited for a little and preferred. Returns false
+  // where no message names another rank.
   bool note_lost(const std::string& what) {
-    static const std::regex lost_re(R"(rank (\d+) lost)");
+    static const std::regex lost_re(R"(rank (\d+) lost)"), peer_re(R"(connection with rank (\d+))");
+    auto names_rank = [&](const std::string& text, std::smatch& m) {
+      return std::regex_search(text, m, lost_re) || std::regex_search(text, m, peer_re);
+    };
     std::string reason = what;
     std::smatch m;
-    for (int i = 0; i < 20 && !std::regex_search(reason, m, lost_re); ++i) {
-      if (auto r = boot_.poll_abort()) reason = *r;
-      if (!std::regex_search(reason, m, lost_re)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 20; ++i) {
+      std::smatch sm;
+      if (auto r = boot_.poll_abort(); r && names_rank(*r, sm)) {
+        reason = *r;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    if (!std::regex_search(reason, m, lost_re)) return false;
+    if (!names_rank(reason, m)) return false;
     const int rank = std::stoi(m[1].str());
-    if (rank < 0 || rank >= boot_.size()) return false;
+    if (rank < 0 || rank >= boot_.size() || rank == boot_.rank()) return false;
     const size_t node = static_cast<size_t>(node_of_[static_cast<size_t>(rank)]);
     data_.lost[node] = reason;
     broken_ = fmt::format("validation stopped: {}; what was measured before is judged below, the rest was not "
