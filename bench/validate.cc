@@ -281,6 +281,58 @@ class Validation {
         }
         save_state();
       }
+      retest_lone_links(rail, tester);
+    }
+  }
+
+  // The links measured so far (this run's and a resumed run's) between nodes of this run.
+  std::vector<LinkSample> measured_links() {
+    std::vector<LinkSample> out;
+    const auto& links = state_json_["links"];
+    if (!links.is_object()) return out;
+    for (const auto& [key, l] : links.items()) {
+      auto a = std::find(nodes_.begin(), nodes_.end(), l["a"].get<std::string>());
+      auto b = std::find(nodes_.begin(), nodes_.end(), l["b"].get<std::string>());
+      if (a == nodes_.end() || b == nodes_.end()) continue;  // a node not in this run
+      out.push_back({l["rail"].get<std::string>(), static_cast<int>(a - nodes_.begin()),
+                     static_cast<int>(b - nodes_.begin()), l["gbps"].get<double>()});
+    }
+    return out;
+  }
+
+  // A link slow while both its ends are fine elsewhere is measured again, alone (twice at
+  // most), keeping the best: on a busy machine, or a switch shared by the round's other
+  // pairs, a healthy link can measure low once; a bad cable stays slow. Every rank holds
+  // the same figures, so all pick the same links.
+  void retest_lone_links(const std::string& rail, LinkTester& tester) {
+    auto& done = state_json_["links"];
+    for (int attempt = 1; attempt <= 2; ++attempt) {
+      ValidationData d;
+      d.nodes = nodes_;
+      for (const auto& l : measured_links())
+        if (l.rail == rail) d.links.push_back(l);
+      bool any = false;
+      for (const auto& lv : analyse(d, v_.threshold).links) {
+        if (!lv.slow || lv.cause.rfind("this link alone", 0) != 0) continue;
+        any = true;
+        const size_t a = static_cast<size_t>(lv.sample.a), b = static_cast<size_t>(lv.sample.b);
+        const std::string key = link_key(rail, nodes_[a], nodes_[b]);
+        progress(fmt::format("rail {}: {} <-> {} again, alone ({} of 2): {:.3f} Gb/s is {:.0f} % below the baseline",
+                             rail, nodes_[a], nodes_[b], attempt, lv.sample.gbps, -lv.deviation_pct));
+        std::vector<int> partner(static_cast<size_t>(boot_.size()), -1);
+        partner[static_cast<size_t>(leader_[a])] = leader_[b];
+        partner[static_cast<size_t>(leader_[b])] = leader_[a];
+        uint64_t wrong = 0;
+        auto received = tester.rounds_one_way(partner, o_.max_bytes, wrong);
+        const double gbps = std::min(received[static_cast<size_t>(leader_[a])], received[static_cast<size_t>(leader_[b])]);
+        progress(fmt::format("  {} <-> {}: {:.3f} Gb/s", nodes_[a], nodes_[b], gbps));
+        if (gbps > done[key]["gbps"].get<double>()) {
+          done[key]["gbps"] = gbps;
+          done[key]["retested"] = attempt;
+        }
+      }
+      if (!any) break;
+      save_state();
     }
   }
 
@@ -381,15 +433,7 @@ int Validation::report() {
   for (auto* m : {&tflops, &gmem, &h2d, &d2h})
     if (std::any_of(m->values.begin(), m->values.end(), [](const auto& v) { return v.has_value(); }))
       data_.metrics.push_back(*m);
-  const auto& links = state_json_["links"];
-  if (links.is_object())
-    for (const auto& [key, l] : links.items()) {
-      auto a = std::find(nodes_.begin(), nodes_.end(), l["a"].get<std::string>());
-      auto b = std::find(nodes_.begin(), nodes_.end(), l["b"].get<std::string>());
-      if (a == nodes_.end() || b == nodes_.end()) continue;  // a node not in this run
-      data_.links.push_back({l["rail"].get<std::string>(), static_cast<int>(a - nodes_.begin()),
-                             static_cast<int>(b - nodes_.begin()), l["gbps"].get<double>()});
-    }
+  data_.links = measured_links();
   const Verdict v = analyse(data_, v_.threshold);
 
   auto& out = std::cout;
