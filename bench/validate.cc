@@ -300,10 +300,10 @@ class Validation {
     return out;
   }
 
-  // A link slow while both its ends are fine elsewhere is measured again, alone (twice at
-  // most), keeping the best: on a busy machine, or a switch shared by the round's other
-  // pairs, a healthy link can measure low once; a bad cable stays slow. Every rank holds
-  // the same figures, so all pick the same links.
+  // A slow link is measured again, alone (twice at most), keeping the best, unless one of
+  // its ends is slow on every link: on a busy machine, or a switch shared by the round's
+  // other pairs, a healthy link can measure low once; a bad cable or port stays slow.
+  // Every rank holds the same figures, so all pick the same links.
   void retest_lone_links(const std::string& rail, LinkTester& tester) {
     auto& done = state_json_["links"];
     for (int attempt = 1; attempt <= 2; ++attempt) {
@@ -311,9 +311,18 @@ class Validation {
       d.nodes = nodes_;
       for (const auto& l : measured_links())
         if (l.rail == rail) d.links.push_back(l);
+      const Verdict verdict = analyse(d, v_.threshold);
+      // A node slow on every one of its links is what it is; one slow on only some may
+      // have met a busy moment, and those links are measured again.
+      std::vector<bool> slow_everywhere(nodes_.size(), false);
+      for (size_t i = 0; i < verdict.nodes.size(); ++i)
+        for (const auto& r : verdict.nodes[i].rails)
+          if (r.rail == rail && r.fail && r.slow_links == r.links) slow_everywhere[i] = true;
       bool any = false;
-      for (const auto& lv : analyse(d, v_.threshold).links) {
-        if (!lv.slow || lv.cause.rfind("this link alone", 0) != 0) continue;
+      for (const auto& lv : verdict.links) {
+        if (!lv.slow || slow_everywhere[static_cast<size_t>(lv.sample.a)] ||
+            slow_everywhere[static_cast<size_t>(lv.sample.b)])
+          continue;
         any = true;
         const size_t a = static_cast<size_t>(lv.sample.a), b = static_cast<size_t>(lv.sample.b);
         const std::string key = link_key(rail, nodes_[a], nodes_[b]);
