@@ -8,6 +8,8 @@
 #                 with what was measured before, and excludes it alone
 #   mpirun VICTIM as slow, launched by Open MPI's mpirun from host 0 with a host list of the
 #                 names, its remote shell mpirun_agent.sh (hosts.sh exec, no ssh)
+#   pdsh VICTIM   as slow, launched by `pdsh -R ssh -w NAMES` from host 0, an sshd on every
+#                 host (a throwaway key); each rank's RANK from its host name's place in the list
 #   validate_test.sh SXCOLL MODE [VICTIM]
 set -euo pipefail
 (($# >= 2)) || { echo "usage: $0 SXCOLL slow|even|kill [VICTIM]" >&2; exit 2; }
@@ -20,6 +22,11 @@ source "$(dirname "$0")/test_lib.sh"
 [[ -x $sxcoll ]] || fail "no sxcoll binary at $sxcoll"
 command -v python3 >/dev/null || { echo "$test_name: SKIP: python3 is needed to read the JSON" >&2; exit 77; }
 if [[ $mode == mpirun ]] && ! command -v mpirun >/dev/null; then echo "$test_name: SKIP: no mpirun" >&2; exit 77; fi
+if [[ $mode == pdsh ]]; then
+  for tool in pdsh ssh ssh-keygen /usr/sbin/sshd; do
+    command -v "$tool" >/dev/null || { echo "$test_name: SKIP: no $tool (pdsh, openssh-server)" >&2; exit 77; }
+  done
+fi
 
 netns_begin "$NHOSTS"
 for ((h = 0; h < NHOSTS; h++)); do "$HOSTS" shape "$h" rate "${RATE_MBIT}mbit" "$BURST" >/dev/null; done
@@ -29,7 +36,58 @@ victim_name=""
 
 # 2 MiB x 8 writes a direction: at 50 MB/s about 0.35 s, far above tbf's 64 KB burst.
 validate_args() { echo bench --validate -e 2M -n 8 -w 1 --timeout 10s --out "$1" --json "$2/validate.json" --hosts-out "$2/hosts.json"; }
+# pdsh: an sshd on every host (port 22 of its own namespace), root by a throwaway key.
+start_sshds() {
+  local ssh_dir="$WORK/ssh"
+  mkdir -p "$ssh_dir" /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$ssh_dir/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$ssh_dir/id"
+  cp "$ssh_dir/id.pub" "$ssh_dir/authorized_keys"
+  cat >"$ssh_dir/sshd_config" <<CFG
+Port 22
+HostKey $ssh_dir/host_key
+AuthorizedKeysFile $ssh_dir/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+CFG
+  for ((h = 0; h < NHOSTS; h++)); do
+    "$HOSTS" exec "$h" /usr/sbin/sshd -D -e -f "$ssh_dir/sshd_config" 2>>"$WORK/sshd-$h.log" &
+    disown  # hosts.sh down ends it with the namespace
+  done
+  export PDSH_SSH_ARGS_APPEND="-i $ssh_dir/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR"
+  for ((h = 0; h < NHOSTS; h++)); do  # until each answers
+    for ((i = 0; i < 50; i++)); do
+      # shellcheck disable=SC2086
+      "$HOSTS" exec 0 ssh $PDSH_SSH_ARGS_APPEND "$("$HOSTS" name "$h")" true 2>/dev/null && break
+      sleep 0.1
+    done
+  done
+}
+
 validate() {  # OUT-FOLDER RUN-FOLDER
+  if [[ $mode == pdsh ]]; then
+    local names rank_sh="$WORK/rank.sh"
+    names=$(for ((h = 0; h < NHOSTS; h++)); do "$HOSTS" name "$h"; done | paste -sd,)
+    mkdir -p "$2"
+    # ssh passes no environment: each rank finds its place from its host name.
+    cat >"$rank_sh" <<SH
+#!/bin/sh
+i=0
+for h in $(tr , ' ' <<<"$names"); do [ "\$h" = "\$(hostname)" ] && break; i=\$((i + 1)); done
+[ "\$i" = 0 ] || exec >/dev/null
+export RANK=\$i WORLD_SIZE=$NHOSTS LOCAL_RANK=0 MASTER_ADDR=${names%%,*} MASTER_PORT=29500 TORCHELASTIC_RUN_ID=pdsh-$$-$RANDOM
+exec "$(realpath "$sxcoll")" $(validate_args "$1" "$2")
+SH
+    chmod +x "$rank_sh"
+    # pdsh prefixes every line with "HOST: "; rank 0's lines, unprefixed, make rank-0.out.
+    local rc=0
+    "$HOSTS" exec 0 timeout 100 pdsh -S -R ssh -w "$names" "$rank_sh" >"$2/pdsh.out" 2>"$2/rank-0.err" || rc=$?
+    sed -n "s/^${names%%,*}: //p" "$2/pdsh.out" >"$2/rank-0.out"
+    return "$rc"
+  fi
   if [[ $mode != mpirun ]]; then
     # shellcheck disable=SC2046  # the arguments hold no spaces
     "$LAUNCH" --per-host 1 --timeout 100 --out "$2" -- "$sxcoll" $(validate_args "$1" "$2")
@@ -79,8 +137,9 @@ PY
 
 run="$WORK/run"
 started=$(date +%s)
+[[ $mode != pdsh ]] || start_sshds
 case $mode in
-  slow | mpirun)
+  slow | mpirun | pdsh)
     rc=0
     validate "$WORK/state" "$run" >"$WORK/launch.out" 2>"$WORK/launch.err" || rc=$?
     grep -E '^# (validate|slow link)' "$run/rank-0.out" | tail -n 8
