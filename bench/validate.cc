@@ -368,34 +368,39 @@ class Validation {
     progress(fmt::format("  allreduce ({}): algbw {:.3f} GB/s, busbw {:.3f} GB/s", allreduce_algo_, algbw_gbs_, busbw_gbs_));
   }
 
-  // A rank lost mid-run. The store's abort message comes from the first rank that saw the
-  // loss ("rank 2 lost: ..." from the store itself, or "connection with rank 2 ...: closed
-  // by the peer" from a rank's transport); our own error may name a rank that merely left
-  // after it. So the store's word is waited for a little and preferred. Returns false
-  // where no message names another rank.
+  // A rank lost mid-run. Rank 0 serves the store, which saw whose process ended without a
+  // goodbye or an abort: those are the lost ones (a survivor that gave up after them said
+  // why). Asked for a second, as the closing socket may reach us before the store's poll
+  // loop. Where the store saw none, the first message that names another rank counts.
+  // Returns false where nothing names another rank.
   bool note_lost(const std::string& what) {
-    static const std::regex lost_re(R"(rank (\d+) lost)"), peer_re(R"(connection with rank (\d+))");
-    auto names_rank = [&](const std::string& text, std::smatch& m) {
-      return std::regex_search(text, m, lost_re) || std::regex_search(text, m, peer_re);
-    };
-    std::string reason = what;
-    std::smatch m;
-    for (int i = 0; i < 20; ++i) {
-      std::smatch sm;
-      if (auto r = boot_.poll_abort(); r && names_rank(*r, sm)) {
-        reason = *r;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::vector<int> lost;
+    for (int i = 0; i < 20 && lost.empty(); ++i) {
+      lost = boot_.lost_ranks();
+      if (lost.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    if (!names_rank(reason, m)) return false;
-    const int rank = std::stoi(m[1].str());
-    if (rank < 0 || rank >= boot_.size() || rank == boot_.rank()) return false;
-    const size_t node = static_cast<size_t>(node_of_[static_cast<size_t>(rank)]);
-    data_.lost[node] = reason;
-    broken_ = fmt::format("validation stopped: {}; what was measured before is judged below, the rest was not "
-                          "measured (rerun with the same --out to finish without it)", reason);
+    std::string reason;
+    if (lost.empty()) {
+      static const std::regex lost_re(R"(rank (\d+) lost)"), peer_re(R"(connection with rank (\d+))");
+      std::string text = what;
+      if (auto r = boot_.poll_abort()) text = *r + "; " + what;
+      std::smatch m;
+      if (!std::regex_search(text, m, lost_re) && !std::regex_search(text, m, peer_re)) return false;
+      lost.push_back(std::stoi(m[1].str()));
+      reason = text;
+    }
+    for (int rank : lost) {
+      if (rank < 0 || rank >= boot_.size() || rank == boot_.rank()) return false;
+      const std::string why = reason.empty() ? fmt::format("rank {} lost: its process ended without saying goodbye "
+                                                           "(killed or crashed)", rank)
+                                             : reason;
+      data_.lost[static_cast<size_t>(node_of_[static_cast<size_t>(rank)])] = why;
+      if (broken_.empty())
+        broken_ = fmt::format("validation stopped: {}; what was measured before is judged below, the rest was not "
+                              "measured (rerun with the same --out to finish without it)", why);
+    }
     fmt::print(std::cout, "# validate: {}\n", broken_);
+    fmt::print(std::cout, "# validate: first error seen here: {}\n", what);
     return true;
   }
 
@@ -443,6 +448,7 @@ int Validation::report() {
     if (std::any_of(m->values.begin(), m->values.end(), [](const auto& v) { return v.has_value(); }))
       data_.metrics.push_back(*m);
   data_.links = measured_links();
+  data_.links_complete = broken_.empty();
   const Verdict v = analyse(data_, v_.threshold);
 
   auto& out = std::cout;

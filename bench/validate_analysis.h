@@ -50,6 +50,9 @@ struct ValidationData {
   std::vector<LinkSample> links;
   std::vector<std::vector<std::string>> throttle;  // by node: active throttle reasons (NVML), may be empty
   std::vector<std::string> lost;                   // by node: why it stopped answering; empty: it did not
+  // False when the run stopped before every round (a node lost): a few links are then too
+  // few to blame a node, so link figures are shown but fail no node.
+  bool links_complete = true;
 };
 
 struct MetricVerdict {

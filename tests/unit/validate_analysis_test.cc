@@ -125,6 +125,13 @@ TEST(Analyse, LostNodeFailsWithItsCause) {
   EXPECT_TRUE(v.nodes[3].fail);
   EXPECT_EQ(v.nodes[3].causes.front(), "lost during validation: rank 3 lost");
   EXPECT_FALSE(v.nodes[0].fail);
+  // Stopped after one round: a slow-looking link blames nobody.
+  d.links[0].gbps = 50;
+  d.links_complete = false;
+  auto w = analyse(d, 0.1);
+  EXPECT_FALSE(w.nodes[0].fail);
+  EXPECT_FALSE(w.nodes[1].fail);
+  EXPECT_TRUE(w.nodes[3].fail);
 }
 
 }  // namespace
