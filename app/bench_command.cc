@@ -12,6 +12,7 @@
 #include "bench/options.h"
 #include "bench/p2p.h"
 #include "bench/size_parse.h"
+#include "bench/validate.h"
 #include "collectives/gpu.h"
 #include "transport/bootstrap/launch_env.h"
 #include "transport/bootstrap/local_launcher.h"
@@ -177,6 +178,16 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
                                 "latency between every pair of ranks on every rail, sizes -b..-e");
   cmd->add_option("--p2p-threshold", b.p2p_threshold, "--p2p: flag links below this fraction of the median")
       ->capture_default_str();
+  cmd->add_flag("--validate", b.validate, "Cluster validation: each node's own checks, every link in round-robin "
+                                          "rounds at -e bytes, the all-ranks allreduce, then a verdict per node "
+                                          "and link; exit 1 when a node fails");
+  cmd->add_option("--validate-threshold", b.validate_threshold, "--validate: a node or link this far below the "
+                                                                "robust baseline fails (percent)")
+      ->capture_default_str();
+  cmd->add_option("--out", b.out, "--validate: folder for state.json; a rerun with the same folder skips the "
+                                  "finished steps");
+  cmd->add_option("--hosts-out", b.hosts_out, "--validate: write hosts.json (sxcoll sft --hosts) with failed nodes "
+                                              "excluded, to this new file");
   cmd->add_option("--timeout", b.timeout, "Give up after no progress for this long (30s, 500ms, 2m)")->capture_default_str();
   b.np_option = cmd->add_option("--np", b.np, "Fork this many local ranks (when no launcher started us)");
   cmd->add_option("--json", b.json, "Write results as JSON to this new file");
@@ -194,7 +205,21 @@ int BenchCommand::run() {
   if (p2p) bench::validate(p2p_options);
   if (p2p && (options.comm.memory != transport::MemoryKind::Host || options.engine != bench::EngineChoice::Sxcoll))
     throw UsageError("--p2p measures the transport between host buffers: it takes neither --mem cuda nor --engine");
+  bench::ValidateOptions validate_options;
+  validate_options.out_dir = out;
+  validate_options.hosts_out = hosts_out;
+  if (!validate && (command->count("--validate-threshold") > 0 || !out.empty() || !hosts_out.empty()))
+    throw UsageError("--validate-threshold, --out and --hosts-out belong to --validate");
+  if (validate) {
+    if (p2p) throw UsageError("--validate and --p2p are two modes: choose one (--validate measures every link too)");
+    if (options.comm.memory != transport::MemoryKind::Host || options.engine != bench::EngineChoice::Sxcoll)
+      throw UsageError("--validate measures links and the allreduce with host buffers: it takes neither --mem cuda "
+                       "nor --engine (the GPU checks run by themselves)");
+    validate_options.threshold = bench::parse_percent(validate_threshold, "--validate-threshold");
+    bench::validate(validate_options);
+  }
   auto run_rank = [&](const bootstrap::LaunchInfo& info) {
+    if (validate) return bench::run_validate_rank(options, validate_options, info);
     return p2p ? bench::run_p2p_rank(options, p2p_options, info) : bench::run_bench_rank(options, info);
   };
   if (options.comm.memory == transport::MemoryKind::Cuda && gpu::probe_device_count() == 0)

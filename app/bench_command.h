@@ -36,6 +36,9 @@ struct BenchCommand {
   // per-link check
   bool p2p = false;
   double p2p_threshold = 0.8;
+  // cluster validation
+  bool validate = false;
+  std::string validate_threshold = "10%", out, hosts_out;
 };
 
 void add_bench_command(CLI::App& app, BenchCommand& bench);

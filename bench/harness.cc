@@ -310,6 +310,12 @@ int run_rank(const BenchOptions& options, const bootstrap::LaunchInfo& launch,
   try {
     boot = std::make_unique<bootstrap::Bootstrap>(launch, options.comm.timeout);
     int code = body(*boot);
+    // A body that finished despite a lost rank (--validate reports it) has nobody to agree
+    // with: waiting for the verdicts would only run into the timeout.
+    if (auto reason = boot->poll_abort()) {
+      boot->abort(*reason);
+      return code != 0 ? code : 1;
+    }
     // Rank 0's verdict is the run's: the others learn of failed checks through it.
     auto verdicts = boot->allgather(std::to_string(code));
     return std::stoi(verdicts[0]) != 0 ? std::stoi(verdicts[0]) : code;

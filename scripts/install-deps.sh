@@ -14,6 +14,7 @@ packages=(
   weasyprint                   # sxcoll sft: the report's PDF (HTML -> PDF)
   poppler-utils                # sxcoll sft tests: pdftotext, pdftoppm read the PDF back
   iproute2                     # the netns tests: ip netns, veth, bridge, tc (tests/netns)
+  pdsh openssh-server          # netns_validate_pdsh: pdsh -R ssh to an sshd on every namespace host
 )
 
 missing=()

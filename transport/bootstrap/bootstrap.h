@@ -40,6 +40,9 @@ class Bootstrap {
 
   // Non-blocking: why the run was aborted by another rank, if it was.
   std::optional<std::string> poll_abort() { return client_->poll_abort(); }
+  // Rank 0 only (it serves the store; empty elsewhere): the ranks whose process ended
+  // without a goodbye or an abort, as the store saw their liveness connection close.
+  std::vector<int> lost_ranks() const { return server_ ? server_->lost_ranks() : std::vector<int>{}; }
   // Tells the other ranks this one failed; after this the destructor does not wait.
   void abort(const std::string& reason);
 

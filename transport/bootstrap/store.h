@@ -31,6 +31,8 @@ class StoreServer {
   // Waits until every rank has said goodbye or is gone (or the deadline passes), so that
   // rank 0 does not take the store away from ranks still finishing.
   void wait_for_goodbyes(const Deadline& deadline);
+  // Ranks whose process ended without a goodbye or an abort (killed or crashed), so far.
+  std::vector<int> lost_ranks() const;
 
  private:
   struct State;

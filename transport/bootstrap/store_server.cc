@@ -56,6 +56,7 @@ struct StoreServer::State {
   std::mutex mutex;  // guards `finished`, read by wait_for_goodbyes
   std::condition_variable changed;
   std::set<int> finished;  // ranks whose liveness ended, with or without goodbye
+  std::set<int> lost;      // those of them without a goodbye or an abort: killed or crashed
 
   void broadcast_abort(const std::string& reason, const Connection* except) {
     if (aborted) return;
@@ -156,11 +157,21 @@ struct StoreServer::State {
   void closed(Connection& c) {
     std::erase_if(pending, [&](const PendingGet& p) { return p.conn == &c; });
     if (!c.admitted || c.role != wire::Role::Liveness) return;
-    if (!c.said_goodbye)
+    if (!c.said_goodbye) {
+      {
+        std::lock_guard lock(mutex);
+        lost.insert(c.rank);
+      }
       broadcast_abort(fmt::format("rank {} lost: its process ended without saying goodbye (killed or crashed)", c.rank), &c);
+    }
     mark_finished(c.rank);
   }
 };
+
+std::vector<int> StoreServer::lost_ranks() const {
+  std::lock_guard lock(state_->mutex);
+  return {state_->lost.begin(), state_->lost.end()};
+}
 
 StoreServer::StoreServer(net::Fd listener, std::string token, int world_size)
     : address_(net::local_address(listener.get())), state_(std::make_unique<State>()) {
