@@ -18,7 +18,8 @@ namespace {
 constexpr uint64_t kCookie = ~uint64_t{0};
 constexpr uint32_t kImm = 0x7fff'fff0u;
 
-// Ping-pongs with `peer`; returns the one-way latency in microseconds.
+// Ping-pongs with `peer`; the leader returns the one-way latency in microseconds (half the
+// median round trip), the other end -1.
 double ping_pong(transport::Context& context, int peer, bool leads, std::chrono::milliseconds timeout,
                  int round_trips) {
   transport::Pair& pair = context.pair(peer);
@@ -44,10 +45,12 @@ double ping_pong(transport::Context& context, int peer, bool leads, std::chrono:
     pair.notify(kImm, kCookie);
     ++posted;
   };
+  // The leader times each round trip; their median stands for the link (a round trip
+  // that met a preempted peer is an outlier, not the link's latency).
   constexpr int kWarmUp = 2;
-  auto start = Clock::now();
+  std::vector<double> round_trip_us;
   for (int i = 0; i < kWarmUp + round_trips; ++i) {
-    if (i == kWarmUp) start = Clock::now();
+    const auto start = Clock::now();
     if (leads) {
       send();
       wait_for_arrival(i + 1);
@@ -55,8 +58,9 @@ double ping_pong(transport::Context& context, int peer, bool leads, std::chrono:
       wait_for_arrival(i + 1);
       send();
     }
+    const std::chrono::duration<double, std::micro> took = Clock::now() - start;
+    if (leads && i >= kWarmUp) round_trip_us.push_back(took.count());
   }
-  const std::chrono::duration<double, std::micro> took = Clock::now() - start;
   // Our notifies' completions too: none may be left for the engine.
   Deadline deadline(timeout);
   while (sent < posted) {
@@ -68,7 +72,9 @@ double ping_pong(transport::Context& context, int peer, bool leads, std::chrono:
       throw RunError(fmt::format("rank {}: measuring the latency to rank {}: our notifies did not complete",
                                  context.rank(), peer));
   }
-  return took.count() / (2.0 * round_trips);
+  if (!leads) return -1;
+  std::sort(round_trip_us.begin(), round_trip_us.end());
+  return round_trip_us[round_trip_us.size() / 2] / 2.0;
 }
 
 double median(std::vector<double> v) {
@@ -98,7 +104,7 @@ LevelLatency measure_level_latency(transport::Context& context, bootstrap::Boots
     if (partner < 0 || partner == me) continue;
     const double us = ping_pong(context, partner, me < partner, timeout, round_trips);
     double& level = mine[topology.host_of(partner) == topology.host_of(me) ? 0 : 1];
-    level = std::max(level, us);
+    if (us >= 0) level = std::max(level, us);
   }
   std::vector<double> intra, inter;
   for (const auto& word : bootstrap.allgather(fmt::format("{} {}", mine[0], mine[1]))) {

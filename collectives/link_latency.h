@@ -20,11 +20,12 @@ struct LevelLatency {
 
 // Collective. Ranks k and k+1 of the flat ring are paired in two rounds (even k, then odd
 // k), so every pair is connected (ring neighbours) and both levels show where the world has
-// them; each pair ping-pongs `round_trips` notifies. The result is the median over the
-// ranks that measured each level, the same on every rank. Every wait has `timeout`; a peer
+// them; each pair ping-pongs `round_trips` notifies, the lower rank timing each round trip
+// (half the median is the pair's latency). The result is the median over the pairs of each
+// level, the same on every rank. Every wait has `timeout`; a peer
 // that does not answer is a RunError naming it.
 LevelLatency measure_level_latency(transport::Context& context, bootstrap::Bootstrap& bootstrap,
                                    const Topology& topology, std::chrono::milliseconds timeout,
-                                   int round_trips = 16);
+                                   int round_trips = 32);
 
 }  // namespace sxcoll
