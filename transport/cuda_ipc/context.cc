@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <charconv>
+
 #include <fmt/core.h>
 
 #include "transport/error.h"
@@ -108,7 +110,11 @@ cuda::CUdeviceptr Context::open(int peer, const std::string& ipc) {
     check(cuda::driver().ipc_open_mem_handle(&ptr, handle, cuda::kIpcLazyEnablePeerAccess), "cuIpcOpenMemHandle");
     it = opened_.emplace(key, ptr).first;
   }
-  const uint64_t offset = std::stoull(ipc.substr(handle_end + 1), nullptr, 16);
+  uint64_t offset = 0;
+  const char* first = ipc.data() + handle_end + 1;
+  const char* last = ipc.data() + ipc.size();
+  if (auto [end, ec] = std::from_chars(first, last, offset, 16); first == last || ec != std::errc() || end != last)
+    throw RunError(fmt::format("rank {}: cuda_ipc: rank {} sent a malformed region offset in '{}'", rank(), peer, ipc));
   return it->second + offset;
 }
 
