@@ -86,11 +86,11 @@ AlgorithmLayout::AlgorithmLayout(Algorithm algo, const Topology& topology, int r
   }
 }
 
-std::vector<int> AlgorithmLayout::peers() const {
+std::vector<int> Layout::peers() const {
   std::set<int> peers;
-  for (const PerChannel& ch : channels_) {
-    peers.insert(ch.links.in_peers.begin(), ch.links.in_peers.end());
-    peers.insert(ch.links.out_peers.begin(), ch.links.out_peers.end());
+  for (int c = 0; c < channels(); ++c) {
+    peers.insert(links(c).in_peers.begin(), links(c).in_peers.end());
+    peers.insert(links(c).out_peers.begin(), links(c).out_peers.end());
   }
   return std::vector<int>(peers.begin(), peers.end());
 }

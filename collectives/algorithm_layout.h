@@ -10,26 +10,13 @@
 
 #include "collectives/algorithm.h"
 #include "collectives/allreduce_hier.h"
+#include "collectives/layout.h"
 #include "collectives/partition.h"
 #include "collectives/step.h"
 #include "collectives/topology.h"
 #include "collectives/tree_schedule.h"
 
 namespace sxcoll {
-
-// The peers behind a channel's link indices: in_peers[i] is in-link i, out_peers[i] out-link i.
-struct ChannelLinks {
-  std::vector<int> in_peers;
-  std::vector<int> out_peers;
-};
-
-// One program of one channel; `partner` (an index into the same channel's programs, or
-// -1) is the program its steps' `after` refers to.
-struct ChannelProgram {
-  std::shared_ptr<const StepProgram> program;
-  int partner = -1;
-  std::string_view kind;  // "ring", "up", "down", "rd", "intra", "inter": for messages
-};
 
 // Channels an algorithm runs when `requested` are asked for: the tree runs both trees
 // (an even number, 2 at least); the others as many as asked.
@@ -41,22 +28,20 @@ int layout_channels(Algorithm algo, int requested);
 // from channel to channel. One host: the flat ring 0..n-1 on every channel.
 std::vector<int> topo_ring_order(const Topology& topology, int channel, int channels);
 
-class AlgorithmLayout {
+class AlgorithmLayout final : public Layout {
  public:
   // `algo` must apply to `topology` (algorithm_applies) and not be Auto; `channels` as
   // layout_channels gives them.
   AlgorithmLayout(Algorithm algo, const Topology& topology, int rank, int channels);
 
   Algorithm algorithm() const { return algo_; }
-  int channels() const { return static_cast<int>(channels_.size()); }
-  const ChannelLinks& links(int channel) const { return channels_[static_cast<size_t>(channel)].links; }
-  // Every peer of every channel, ascending.
-  std::vector<int> peers() const;
+  int channels() const override { return static_cast<int>(channels_.size()); }
+  const ChannelLinks& links(int channel) const override { return channels_[static_cast<size_t>(channel)].links; }
 
   // The part of a `count`-element buffer that channel `channel` reduces.
   Range slice(int channel, size_t count, size_t align) const;
   // The channel's programs for a call of `count` elements, `chunk` elements per slot.
-  std::vector<ChannelProgram> programs(int channel, size_t count, size_t chunk, size_t align) const;
+  std::vector<ChannelProgram> programs(int channel, size_t count, size_t chunk, size_t align) const override;
 
  private:
   struct PerChannel {

@@ -215,8 +215,9 @@ void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& 
 }
 
 Communicator::Plan& Communicator::plan(Algorithm algorithm) {
-  if (auto it = plans_.find(algorithm); it != plans_.end()) return it->second;
-  Plan& plan = plans_[algorithm];
+  const PlanKey key{Collective::AllReduce, algorithm, -1};
+  if (auto it = plans_.find(key); it != plans_.end()) return it->second;
+  Plan& plan = plans_[key];
   plan.layout = std::make_unique<AlgorithmLayout>(algorithm, topology_, rank(),
                                                   layout_channels(algorithm, options_.channels));
   plan.name = fmt::format("allreduce ({})", algorithm_name(algorithm));
@@ -252,24 +253,27 @@ std::vector<Machine>& Communicator::machines_for(Plan& p, size_t count, size_t e
   return p.machines;
 }
 
+void Communicator::copy_alone(const void* input, void* output, size_t bytes) {
+  if (input == output) return;
+  if (on_gpu())
+    gpu::copy(output, input, bytes);
+  else
+    std::memcpy(output, input, bytes);
+}
+
 void Communicator::allreduce(const void* input, void* output, size_t count, DataType type, RedOp op,
                              Algorithm algorithm) {
   const size_t esize = dtype_size(type);
   const size_t bytes = count * esize;
   if (count == 0) return;
-  if (size() == 1) {
-    if (input != output) {
-      if (on_gpu())
-        gpu::copy(output, input, bytes);
-      else
-        std::memcpy(output, input, bytes);
-    }
-    return;
-  }
+  if (size() == 1) return copy_alone(input, output, bytes);
   const Algorithm algo = resolve(algorithm, bytes);
-  Plan& p = plan(algo);
-  std::vector<Machine>& machines = machines_for(p, count, esize);
+  run_plan(plan(algo), input, output, count, type, op, bytes, bytes, 0);
+}
 
+void Communicator::run_plan(Plan& p, const void* input, void* output, size_t count, DataType type, RedOp op,
+                            size_t in_bytes, size_t out_bytes, size_t scratch_bytes) {
+  std::vector<Machine>& machines = machines_for(p, count, dtype_size(type));
   CollectiveCall call;
   call.name = p.name;
   call.input = input;
@@ -279,9 +283,11 @@ void Communicator::allreduce(const void* input, void* output, size_t count, Data
   call.nranks = size();
   call.queue = queue_.get();
   // Staged buffers never meet the transport: only links that write from them register them.
+  if (scratch_bytes > 0) call.scratch = scratch(scratch_bytes);
   if (registers_buffers_) {
-    call.input_region = context_.register_memory(const_cast<void*>(input), bytes, options_.memory);
-    call.output_region = context_.register_memory(output, bytes, options_.memory);
+    call.input_region = context_.register_memory(const_cast<void*>(input), in_bytes, options_.memory);
+    call.output_region = context_.register_memory(output, out_bytes, options_.memory);
+    if (call.scratch) call.scratch_region = context_.register_memory(call.scratch, scratch_bytes_, options_.memory);
   }
   engine_.run(machines, call);
 }

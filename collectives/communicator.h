@@ -13,6 +13,7 @@
 #include "collectives/algorithm.h"
 #include "collectives/algorithm_layout.h"
 #include "collectives/channel.h"
+#include "collectives/collective.h"
 #include "collectives/dtype.h"
 #include "collectives/engine.h"
 #include "collectives/step_queue.h"
@@ -61,6 +62,20 @@ class Communicator {
   void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op,
                  Algorithm algorithm = Algorithm::Auto);
   Algorithm resolve(Algorithm algorithm, size_t bytes) const;
+
+  // The rest of nccl-tests' set, with NCCL's arguments (collective_layout.h says how each
+  // runs). Counts are NCCL's: allgather's and reduce_scatter's count is one rank's block
+  // (the input of one, the output of the other), alltoall's one peer's block; in place
+  // where NCCL's is (allgather: input = output + rank * count elements; reduce_scatter:
+  // output = input + rank * count; the others: input == output). Broadcast's and reduce's
+  // `root` is a rank; reduce writes only the root's output. sendrecv sends the input to
+  // rank + 1 and receives rank - 1's, as nccl-tests' sendrecv_perf. Collective.
+  void allgather(const void* input, void* output, size_t count, DataType type);
+  void reduce_scatter(const void* input, void* output, size_t count, DataType type, RedOp op);
+  void broadcast(const void* input, void* output, size_t count, DataType type, int root);
+  void reduce(const void* input, void* output, size_t count, DataType type, RedOp op, int root);
+  void alltoall(const void* input, void* output, size_t count, DataType type);
+  void sendrecv(const void* input, void* output, size_t count, DataType type);
   // How the bytes move between the user's buffers and the wire, for the bench header:
   // "host", or for GPU buffers "gdr: dmabuf", "gdr: peermem" or "gdr: staged".
   std::string data_path() const;
@@ -77,7 +92,7 @@ class Communicator {
  private:
   struct Plan {
     std::vector<std::unique_ptr<Channel>> channels;
-    std::unique_ptr<AlgorithmLayout> layout;
+    std::unique_ptr<Layout> layout;
     std::string name;  // "allreduce (ring)": what the engine's errors say was running
     // The programs of the last call's shape, kept: a latency-bound loop calls with the same
     // count over and over, and building them costs more than an 8-byte allreduce over shm.
@@ -88,7 +103,22 @@ class Communicator {
   };
   // The programs and machines of `plan` for a call of `count` elements of `esize` bytes.
   std::vector<Machine>& machines_for(Plan& plan, size_t count, size_t esize);
+  // Plans by collective, algorithm (allreduce) and root (broadcast, reduce).
+  struct PlanKey {
+    Collective collective = Collective::AllReduce;
+    Algorithm algorithm = Algorithm::Auto;
+    int root = -1;
+    auto operator<=>(const PlanKey&) const = default;
+  };
   Plan& plan(Algorithm algorithm);
+  Plan& plan(const PlanKey& key);  // the collectives but allreduce (communicator_collectives.cc)
+  // Runs `plan`'s programs for `count` elements (in the layout's sense) on buffers of
+  // `in_bytes` and `out_bytes`, with `scratch_bytes` of scratch where its steps use some.
+  void run_plan(Plan& plan, const void* input, void* output, size_t count, DataType type, RedOp op, size_t in_bytes,
+                size_t out_bytes, size_t scratch_bytes);
+  // One rank: the output is the input.
+  void copy_alone(const void* input, void* output, size_t bytes);
+  void* scratch(size_t bytes);
   void build_links(Plan& plan, const std::vector<std::vector<int>>& in_peers,
                    const std::vector<std::vector<int>>& out_peers);
   // Receive slots (or staging) of `bytes` for a link over `pair`, in the memory that its
@@ -118,7 +148,11 @@ class Communicator {
     Algorithm chosen = Algorithm::Auto;
   };
   mutable Resolved last_resolved_;
-  std::map<Algorithm, Plan> plans_;
+  std::map<PlanKey, Plan> plans_;
+  // Scratch, grown (at least doubling) to the largest call's need. Outgrown buffers are
+  // kept: a transport may cache their registration by address, which a new buffer could reuse.
+  std::vector<transport::Allocation> scratch_;
+  size_t scratch_bytes_ = 0;
 };
 
 }  // namespace sxcoll

@@ -54,9 +54,10 @@ bool Engine::try_advance(Machine& m, const CollectiveCall& call, Blocked& blocke
 
   const size_t esize = dtype_size(call.type);
   const size_t bytes = st.count * esize;
-  char* out = static_cast<char*>(call.output) + st.offset * esize;
-  const char* in = static_cast<const char*>(call.input) + st.offset * esize;
-  if (st.nrecv > 0 && overlaps_inflight(out, bytes)) return wait(Wait::SendDone, -1);
+  char* out = static_cast<char*>(st.to_scratch ? call.scratch : call.output) + st.offset * esize;
+  const char* in =
+      static_cast<const char*>(call.input) + (st.input_offset == kAtOffset ? st.offset : st.input_offset) * esize;
+  if ((st.nrecv > 0 || st.copy_input) && overlaps_inflight(out, bytes)) return wait(Wait::SendDone, -1);
 
   for (uint8_t i = 0; i < st.nrecv; ++i) {
     const InLink& link = ch.in[st.recv[i]];
@@ -75,6 +76,8 @@ bool Engine::try_advance(Machine& m, const CollectiveCall& call, Blocked& blocke
     else
       q.copy(out, first, bytes);
     if (st.nrecv > 1) q.reduce(out, out, ch.in[st.recv[1]].slot_data(), st.count, call.type, call.op);
+  } else if (st.copy_input && out != in) {
+    q.copy(out, in, bytes);
   }
   if (st.finalize && call.op == RedOp::Avg) q.finalize_avg(out, st.count, call.type, call.nranks);
 
@@ -95,7 +98,7 @@ bool Engine::try_advance(Machine& m, const CollectiveCall& call, Blocked& blocke
       w.offset = dst_offset;
       from = stage;
     } else {
-      w.region = (st.send_input ? call.input_region : call.output_region).get();
+      w.region = (st.send_input ? call.input_region : st.to_scratch ? call.scratch_region : call.output_region).get();
       w.offset = static_cast<size_t>(src - static_cast<const char*>(w.region->base));
     }
     inflight_[w.cookie] = ByteRange{from, bytes};

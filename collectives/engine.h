@@ -31,6 +31,9 @@ struct CollectiveCall {
   // The user's buffers as the transport sees them; null where every link stages.
   std::shared_ptr<transport::MemoryRegion> input_region;
   std::shared_ptr<transport::MemoryRegion> output_region;
+  // Where steps marked to_scratch write and send from (null where no step does).
+  void* scratch = nullptr;
+  std::shared_ptr<transport::MemoryRegion> scratch_region;
 };
 
 // One program running on one channel; `partner` is the program its steps' `after` refers to.

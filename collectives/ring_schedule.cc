@@ -17,4 +17,19 @@ std::vector<RingStep> ring_allreduce_steps(int n, int rank) {
   return steps;
 }
 
+std::vector<RingStep> ring_reduce_scatter_steps(int n, int rank) {
+  std::vector<RingStep> steps = ring_allreduce_steps(n, rank);
+  steps.resize(static_cast<size_t>(n));
+  steps.back().send = false;  // the complete block stays here
+  return steps;
+}
+
+std::vector<RingStep> ring_allgather_steps(int n, int rank) {
+  std::vector<RingStep> all = ring_allreduce_steps(n, rank);
+  std::vector<RingStep> steps(all.begin() + (n - 1), all.end());
+  // This rank's block is its input, not a reduction's result.
+  steps.front() = RingStep{rank, false, false, true, false, true};
+  return steps;
+}
+
 }  // namespace sxcoll

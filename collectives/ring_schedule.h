@@ -18,6 +18,11 @@ struct RingStep {
 
 // The 2n-1 steps rank `rank` performs on each loop (n >= 2).
 std::vector<RingStep> ring_allreduce_steps(int nranks, int rank);
+// The allreduce's two phases alone, n steps each: reduce-scatter ends with this rank's
+// block complete and sends it nowhere; all-gather starts by sending this rank's block
+// (its input) and ends with every block here.
+std::vector<RingStep> ring_reduce_scatter_steps(int nranks, int rank);
+std::vector<RingStep> ring_allgather_steps(int nranks, int rank);
 
 inline int ring_prev(int nranks, int rank) { return (rank + nranks - 1) % nranks; }
 inline int ring_next(int nranks, int rank) { return (rank + 1) % nranks; }
