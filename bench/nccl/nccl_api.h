@@ -61,6 +61,21 @@ struct Api {
   ncclResult_t (*ncclCommInitRank)(ncclComm_t* comm, int nranks, ncclUniqueId id, int rank);
   ncclResult_t (*ncclAllReduce)(const void* sendbuff, void* recvbuff, size_t count, ncclDataType_t type,
                                 ncclRedOp_t op, ncclComm_t comm, Stream stream);
+  ncclResult_t (*ncclAllGather)(const void* sendbuff, void* recvbuff, size_t sendcount, ncclDataType_t type,
+                                ncclComm_t comm, Stream stream);
+  ncclResult_t (*ncclReduceScatter)(const void* sendbuff, void* recvbuff, size_t recvcount, ncclDataType_t type,
+                                    ncclRedOp_t op, ncclComm_t comm, Stream stream);
+  ncclResult_t (*ncclBroadcast)(const void* sendbuff, void* recvbuff, size_t count, ncclDataType_t type, int root,
+                                ncclComm_t comm, Stream stream);
+  ncclResult_t (*ncclReduce)(const void* sendbuff, void* recvbuff, size_t count, ncclDataType_t type, ncclRedOp_t op,
+                             int root, ncclComm_t comm, Stream stream);
+  ncclResult_t (*ncclGroupStart)();
+  ncclResult_t (*ncclGroupEnd)();
+  // NCCL 2.7 and later; null before (alltoall and sendrecv then fail with that reason).
+  ncclResult_t (*ncclSend)(const void* sendbuff, size_t count, ncclDataType_t type, int peer, ncclComm_t comm,
+                           Stream stream);
+  ncclResult_t (*ncclRecv)(void* recvbuff, size_t count, ncclDataType_t type, int peer, ncclComm_t comm,
+                           Stream stream);
   ncclResult_t (*ncclCommDestroy)(ncclComm_t comm);
   ncclResult_t (*ncclCommAbort)(ncclComm_t comm);
   ncclResult_t (*ncclCommGetAsyncError)(ncclComm_t comm, ncclResult_t* async_error);

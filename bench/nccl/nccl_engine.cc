@@ -41,8 +41,22 @@ std::string env_or_empty(const char* name) {
   return value ? value : "";
 }
 
-std::string call_text(size_t count, DataType type, RedOp op) {
-  return fmt::format("allreduce of {} x {} ({})", count, dtype_name(type), redop_name(op));
+std::string call_text(Collective collective, size_t count, DataType type, RedOp op) {
+  return fmt::format("{} of {} x {} ({})", collective_name(collective), count, dtype_name(type), redop_name(op));
+}
+
+// What the watchdog names when a call hangs inside NCCL.
+const char* nccl_call_name(Collective collective) {
+  switch (collective) {
+    case Collective::AllReduce: return "ncclAllReduce";
+    case Collective::AllGather: return "ncclAllGather";
+    case Collective::ReduceScatter: return "ncclReduceScatter";
+    case Collective::Broadcast: return "ncclBroadcast";
+    case Collective::Reduce: return "ncclReduce";
+    case Collective::AllToAll: return "ncclSend/ncclRecv (alltoall)";
+    case Collective::SendRecv: return "ncclSend/ncclRecv (sendrecv)";
+  }
+  return "nccl";
 }
 
 std::string count_text(size_t calls) { return fmt::format("{} enqueued call{}", calls, calls == 1 ? "" : "s"); }
@@ -165,20 +179,79 @@ std::string NcclEngine::describe() const {
   return fmt::format("nccl {}, transport: {}", nccl_.version(), transport);
 }
 
-std::string NcclEngine::algorithm_for(size_t) const { return algo_.empty() ? "nccl" : algo_; }
+std::string NcclEngine::algorithm_for(Collective, size_t) const { return algo_.empty() ? "nccl" : algo_; }
 
-void NcclEngine::allreduce(const void* input, void* output, size_t count, DataType type, RedOp op) {
-  if (!comm_) throw RunError(fmt::format("rank {}: nccl: allreduce after the communicator was aborted", rank_));
+nccl::ncclResult_t NcclEngine::enqueue(const CollectiveCallArgs& c, const char*& what) {
+  const nccl::Api& api = nccl_.api();
+  const nccl::ncclDataType_t type = nccl::to_nccl(c.type);
+  switch (c.collective) {
+    case Collective::AllReduce:
+      what = "ncclAllReduce";
+      return api.ncclAllReduce(c.input, c.output, c.count, type, nccl::to_nccl(c.op), comm_, stream_);
+    case Collective::AllGather:
+      what = "ncclAllGather";
+      return api.ncclAllGather(c.input, c.output, c.count, type, comm_, stream_);
+    case Collective::ReduceScatter:
+      what = "ncclReduceScatter";
+      return api.ncclReduceScatter(c.input, c.output, c.count, type, nccl::to_nccl(c.op), comm_, stream_);
+    case Collective::Broadcast:
+      what = "ncclBroadcast";
+      return api.ncclBroadcast(c.input, c.output, c.count, type, c.root, comm_, stream_);
+    case Collective::Reduce:
+      what = "ncclReduce";
+      return api.ncclReduce(c.input, c.output, c.count, type, nccl::to_nccl(c.op), c.root, comm_, stream_);
+    case Collective::AllToAll:
+    case Collective::SendRecv:
+      break;
+  }
+  if (!api.ncclSend || !api.ncclRecv)
+    throw RunError(fmt::format("rank {}: nccl: {} needs ncclSend and ncclRecv, which NCCL {} lacks (2.7 and later)",
+                               rank_, collective_name(c.collective), nccl_.version()));
+  // nccl-tests' alltoall_perf and sendrecv_perf: point-to-point calls in one group.
+  what = "ncclGroupStart";
+  if (auto r = api.ncclGroupStart(); r != nccl::ncclSuccess) return r;
+  const int n = boot_.size();
+  const size_t block = c.count * dtype_size(c.type);
+  nccl::ncclResult_t r = nccl::ncclSuccess;
+  auto send = [&](const char* from, int peer) {
+    if (r == nccl::ncclSuccess && (r = api.ncclSend(from, c.count, type, peer, comm_, stream_)) != nccl::ncclSuccess)
+      what = "ncclSend";
+  };
+  auto recv = [&](char* into, int peer) {
+    if (r == nccl::ncclSuccess && (r = api.ncclRecv(into, c.count, type, peer, comm_, stream_)) != nccl::ncclSuccess)
+      what = "ncclRecv";
+  };
+  if (c.collective == Collective::SendRecv) {
+    send(static_cast<const char*>(c.input), (rank_ + 1) % n);
+    recv(static_cast<char*>(c.output), (rank_ + n - 1) % n);
+  } else {
+    for (int peer = 0; peer < n; ++peer) {
+      send(static_cast<const char*>(c.input) + static_cast<size_t>(peer) * block, peer);
+      recv(static_cast<char*>(c.output) + static_cast<size_t>(peer) * block, peer);
+    }
+  }
+  // The group ends whatever happened inside it: NCCL's state stays consistent.
+  const nccl::ncclResult_t end = api.ncclGroupEnd();
+  if (r != nccl::ncclSuccess) return r;
+  what = "ncclGroupEnd";
+  return end;
+}
+
+void NcclEngine::run(const CollectiveCallArgs& c) {
+  if (!comm_)
+    throw RunError(fmt::format("rank {}: nccl: {} after the communicator was aborted", rank_,
+                               collective_name(c.collective)));
   nccl::ncclResult_t r;
+  const char* what = "nccl";
   {
     // The first call of a kind connects, inside NCCL.
-    nccl::Watchdog::Guard guard(watchdog_, "ncclAllReduce");
-    r = nccl_.api().ncclAllReduce(input, output, count, nccl::to_nccl(type), nccl::to_nccl(op), comm_, stream_);
+    nccl::Watchdog::Guard guard(watchdog_, nccl_call_name(c.collective));
+    r = enqueue(c, what);
   }
-  if (r != nccl::ncclSuccess) fail(r, "ncclAllReduce, " + call_text(count, type, op));
+  if (r != nccl::ncclSuccess) fail(r, std::string(what) + ", " + call_text(c.collective, c.count, c.type, c.op));
   ++unmarked_calls_;
-  last_call_ = {count, type, op};
-  if (count * dtype_size(type) >= kMarkBytes || Clock::now() - last_mark_ >= kMarkEvery) mark();
+  last_call_ = {c.collective, c.count, c.type, c.op};
+  if (c.count * dtype_size(c.type) >= kMarkBytes || Clock::now() - last_mark_ >= kMarkEvery) mark();
 }
 
 void NcclEngine::mark() {
@@ -209,7 +282,7 @@ void NcclEngine::wait() {
       continue;
     }
     // Formatted only on the way out: this loop spins.
-    auto what = [&] { return call_text(oldest.last.count, oldest.last.type, oldest.last.op); };
+    auto what = [&] { return call_text(oldest.last.collective, oldest.last.count, oldest.last.type, oldest.last.op); };
     if (state != cudaErrorNotReady)
       abort_and_throw(fmt::format("{} failed on the GPU: {} ({})", what(), cudaGetErrorString(state),
                                   cudaGetErrorName(state)));

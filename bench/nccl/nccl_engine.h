@@ -41,10 +41,11 @@ class NcclEngine final : public BenchEngine {
   // transports are known only after one (each call reads NCCL's log afresh).
   std::string describe() const override;
   // NCCL picks per call and says nothing: NCCL_ALGO when the user set it, else "nccl".
-  std::string algorithm_for(size_t bytes) const override;
-  // Enqueues ncclAllReduce on the engine's stream and returns; `input` and `output` are
-  // device memory of cuda_device. The result is there once wait() returns.
-  void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op) override;
+  std::string algorithm_for(Collective collective, size_t bytes) const override;
+  // Enqueues the collective on the engine's stream and returns (alltoall and sendrecv as
+  // nccl-tests runs them: ncclSend/ncclRecv in a group); `input` and `output` are device
+  // memory of cuda_device. The result is there once wait() returns.
+  void run(const CollectiveCallArgs& call) override;
   // Waits for every allreduce enqueued so far, so that a batch is timed as nccl-tests times
   // it: enqueue n, wait once. The deadline is `timeout` without progress (a large call, or a
   // millisecond's worth of small ones, finishing), so a batch of long calls is not cut short.
@@ -57,10 +58,13 @@ class NcclEngine final : public BenchEngine {
 
  private:
   struct Call {
+    Collective collective;
     size_t count;
     DataType type;
     RedOp op;
   };
+  // The NCCL calls of one collective; the first failing one's result, and its name.
+  nccl::ncclResult_t enqueue(const CollectiveCallArgs& call, const char*& what);
   // An event recorded on the stream behind `calls` calls, the last of them `last`.
   struct Marker {
     CUevent_st* done;

@@ -69,6 +69,14 @@ NcclLibrary::NcclLibrary(const std::vector<nccl::LibraryCandidate>& candidates) 
   resolve(handle, path_, "ncclGetUniqueId", api_.ncclGetUniqueId);
   resolve(handle, path_, "ncclCommInitRank", api_.ncclCommInitRank);
   resolve(handle, path_, "ncclAllReduce", api_.ncclAllReduce);
+  resolve(handle, path_, "ncclAllGather", api_.ncclAllGather);
+  resolve(handle, path_, "ncclReduceScatter", api_.ncclReduceScatter);
+  resolve(handle, path_, "ncclBroadcast", api_.ncclBroadcast);
+  resolve(handle, path_, "ncclReduce", api_.ncclReduce);
+  resolve(handle, path_, "ncclGroupStart", api_.ncclGroupStart);
+  resolve(handle, path_, "ncclGroupEnd", api_.ncclGroupEnd);
+  resolve(handle, path_, "ncclSend", api_.ncclSend, false);
+  resolve(handle, path_, "ncclRecv", api_.ncclRecv, false);
   resolve(handle, path_, "ncclCommDestroy", api_.ncclCommDestroy);
   resolve(handle, path_, "ncclCommAbort", api_.ncclCommAbort);
   resolve(handle, path_, "ncclCommGetAsyncError", api_.ncclCommGetAsyncError);

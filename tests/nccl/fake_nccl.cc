@@ -17,6 +17,20 @@ ncclResult_t ncclCommInitRank(ncclComm_t*, int, ncclUniqueId, int) { return nccl
 ncclResult_t ncclAllReduce(const void*, void*, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t, Stream) {
   return ncclInvalidUsage;
 }
+ncclResult_t ncclAllGather(const void*, void*, size_t, ncclDataType_t, ncclComm_t, Stream) { return ncclInvalidUsage; }
+ncclResult_t ncclReduceScatter(const void*, void*, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t, Stream) {
+  return ncclInvalidUsage;
+}
+ncclResult_t ncclBroadcast(const void*, void*, size_t, ncclDataType_t, int, ncclComm_t, Stream) {
+  return ncclInvalidUsage;
+}
+ncclResult_t ncclReduce(const void*, void*, size_t, ncclDataType_t, ncclRedOp_t, int, ncclComm_t, Stream) {
+  return ncclInvalidUsage;
+}
+ncclResult_t ncclGroupStart() { return ncclSuccess; }
+ncclResult_t ncclGroupEnd() { return ncclSuccess; }
+ncclResult_t ncclSend(const void*, size_t, ncclDataType_t, int, ncclComm_t, Stream) { return ncclInvalidUsage; }
+ncclResult_t ncclRecv(void*, size_t, ncclDataType_t, int, ncclComm_t, Stream) { return ncclInvalidUsage; }
 ncclResult_t ncclCommDestroy(ncclComm_t) { return ncclSuccess; }
 #ifndef SXCOLL_FAKE_NCCL_NO_ABORT
 ncclResult_t ncclCommAbort(ncclComm_t) { return ncclSuccess; }
