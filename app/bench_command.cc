@@ -61,6 +61,9 @@ bench::BenchOptions to_options(const BenchCommand& c) {
   o.types = parse_list<DataType>(c.dtypes, "-d", parse_dtype, kAllDataTypes,
                                  "int8, uint8, int32, int64, half, bfloat16, float, double");
   o.ops = parse_list<RedOp>(c.ops, "-o", parse_redop, kAllRedOps, "sum, prod, min, max, avg");
+  o.collectives = parse_list<Collective>(c.collectives, "--coll", parse_collective, kAllCollectives,
+                                         "allreduce, allgather, reduce_scatter, broadcast, reduce, alltoall, sendrecv");
+  o.root = c.root;
   auto algo = parse_algorithm(c.knob("--algo"));
   if (!algo)
     throw UsageError(fmt::format("--algo '{}': expected ring, tree, rd, ring_topo, hier or auto", c.knob("--algo")));
@@ -152,7 +155,7 @@ void add_knob_flags(CLI::App& cmd, BenchCommand& b) {
 }  // namespace
 
 void add_bench_command(CLI::App& app, BenchCommand& b) {
-  auto* cmd = app.add_subcommand("bench", "Allreduce bandwidth and correctness sweep (nccl-tests' all_reduce_perf flags)");
+  auto* cmd = app.add_subcommand("bench", "Collective bandwidth and correctness sweep (nccl-tests' *_perf flags)");
   b.command = cmd;
   cmd->add_option("-b,--minbytes", b.min_bytes, "Smallest size, bytes with optional K/M/G suffix")->capture_default_str();
   cmd->add_option("-e,--maxbytes", b.max_bytes, "Largest size (up to 32G and beyond)")->capture_default_str();
@@ -162,6 +165,10 @@ void add_bench_command(CLI::App& app, BenchCommand& b) {
   cmd->add_option("-w,--warmup_iters", b.warmup, "Warm-up iterations (at the largest size)")->capture_default_str();
   cmd->add_option("-c,--check", b.check, "Check results (0/1)")->capture_default_str();
   cmd->add_option("-a,--average", b.aggregate, "Time reported: 0 rank 0, 1 average, 2 min, 3 max over ranks")->capture_default_str();
+  cmd->add_option("--coll", b.collectives, "allreduce,allgather,reduce_scatter,broadcast,reduce,alltoall,sendrecv "
+                                          "or all: the collectives to run, one table each (nccl-tests' *_perf)")
+      ->capture_default_str();
+  cmd->add_option("-r,--root", b.root, "Root rank of broadcast and reduce")->capture_default_str();
   cmd->add_option("-d,--datatype", b.dtypes, "int8,uint8,int32,int64,half,bfloat16,float,double or all")->capture_default_str();
   cmd->add_option("-o,--op", b.ops, "sum,prod,min,max,avg or all")->capture_default_str();
   add_knob_flags(*cmd, b);
@@ -203,6 +210,9 @@ int BenchCommand::run() {
   bench::P2pOptions p2p_options;
   p2p_options.threshold = p2p_threshold;
   if (p2p) bench::validate(p2p_options);
+  if ((p2p || validate) && (command->count("--coll") > 0 || command->count("-r") > 0))
+    throw UsageError(fmt::format("--coll and -r choose the collectives of the sweep: {} takes neither",
+                                 p2p ? "--p2p" : "--validate"));
   if (p2p && (options.comm.memory != transport::MemoryKind::Host || options.engine != bench::EngineChoice::Sxcoll))
     throw UsageError("--p2p measures the transport between host buffers: it takes neither --mem cuda nor --engine");
   bench::ValidateOptions validate_options;

@@ -26,6 +26,8 @@ struct BenchCommand {
   std::string min_bytes = "8", max_bytes = "64M", step_factor = "2", step_bytes = "0";
   int iters = 20, warmup = 5, check = 1, aggregate = 1;
   std::string dtypes = "float", ops = "sum", transport = "tcp";
+  std::string collectives = "allreduce";
+  int root = 0;
   std::string engine = "sxcoll", memory = "host";
   int np = 0;
   std::string timeout = "30s";

@@ -1,5 +1,7 @@
 #include "bench/buffers.h"
 
+#include <cstring>
+
 namespace sxcoll::bench {
 
 namespace {
@@ -12,27 +14,39 @@ BenchBuffers::BenchBuffers(size_t bytes, transport::MemoryKind kind) : kind_(kin
   if (kind_ == transport::MemoryKind::Host) {
     send_ = host_pages(bytes);
     recv_ = host_pages(bytes);
+    line_up_ = host_pages(16);
   } else {
     send_ = gpu::alloc_device(bytes);
     recv_ = gpu::alloc_device(bytes);
+    line_up_ = gpu::alloc_device(16);
     host_ = transport::allocate_pages(bytes);
   }
 }
 
-void BenchBuffers::fill(const CollectiveTest& test, size_t count, DataType type, RedOp op, int rank, int nranks) {
+void BenchBuffers::fill(const CollectiveTest& test, char* input, const CollCounts& counts, DataType type, RedOp op,
+                       int rank, int nranks, int root) {
   if (kind_ == transport::MemoryKind::Host) {
-    test.fill(send_.get(), count, type, op, rank, nranks);
+    test.fill(input, counts, type, op, rank, nranks, root);
     return;
   }
-  test.fill(host_.get(), count, type, op, rank, nranks);
-  gpu::copy(send_.get(), host_.get(), count * dtype_size(type));
+  test.fill(host_.get(), counts, type, op, rank, nranks, root);
+  gpu::copy(input, host_.get(), counts.send * dtype_size(type));
 }
 
-size_t BenchBuffers::count_errors(const CollectiveTest& test, const char* out, size_t count, DataType type, RedOp op,
-                                  int nranks) {
-  if (kind_ == transport::MemoryKind::Host) return test.count_errors(out, count, type, op, nranks);
-  gpu::copy(host_.get(), out, count * dtype_size(type));
-  return test.count_errors(host_.get(), count, type, op, nranks);
+void BenchBuffers::poison(char* output, size_t bytes) {
+  if (kind_ == transport::MemoryKind::Host) {
+    std::memset(output, 0xff, bytes);
+    return;
+  }
+  std::memset(host_.get(), 0xff, bytes);
+  gpu::copy(output, host_.get(), bytes);
+}
+
+size_t BenchBuffers::count_errors(const CollectiveTest& test, const char* output, const CollCounts& counts,
+                                  DataType type, RedOp op, int rank, int nranks, int root) {
+  if (kind_ == transport::MemoryKind::Host) return test.count_errors(output, counts, type, op, rank, nranks, root);
+  gpu::copy(host_.get(), output, counts.recv * dtype_size(type));
+  return test.count_errors(host_.get(), counts, type, op, rank, nranks, root);
 }
 
 }  // namespace sxcoll::bench

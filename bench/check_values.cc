@@ -198,15 +198,26 @@ auto bits_of(T value) {
   }
 }
 
+// Calls fn(i, window, n) for runs of n elements from buffer element i on, element i being
+// element first + i of the whole: a run stays in one block, starting at table index window.
+template <class Fn>
+void for_each_run(size_t first, size_t count, Fn&& fn) {
+  for (size_t i = 0; i < count;) {
+    const size_t at = first + i;
+    const size_t n = std::min(kBlock - at % kBlock, count - i);
+    fn(i, first_window(at / kBlock) + at % kBlock, n);
+    i += n;
+  }
+}
+
 template <class T>
-void fill_typed(void* buf, size_t count, const Recipe& recipe, int rank) {
+void fill_typed(void* buf, size_t count, const Recipe& recipe, int rank, size_t first) {
   std::vector<T> row;
   input_row(recipe, rank, row);
   T* out = static_cast<T*>(buf);
-  for (size_t begin = 0; begin < count; begin += kBlock) {
-    const size_t n = std::min(kBlock, count - begin);
-    std::memcpy(out + begin, row.data() + first_window(begin / kBlock), n * sizeof(T));
-  }
+  for_each_run(first, count, [&](size_t i, size_t window, size_t n) {
+    std::memcpy(out + i, row.data() + window, n * sizeof(T));
+  });
 }
 
 // Exact rule: same bits, or (float types) equal values, since +0 and -0 are the same
@@ -233,17 +244,15 @@ size_t count_block_errors_within(const T* got, const T* want, size_t n, double t
 }
 
 template <class T>
-size_t count_errors_typed(const void* buf, size_t count, const Recipe& recipe, DataType type,
-                          double tolerance) {
-  const std::vector<T> expected = expected_row<T>(recipe, type);
+size_t count_errors_against(const void* buf, size_t count, const std::vector<T>& expected, double tolerance,
+                            size_t first) {
   const T* got = static_cast<const T*>(buf);
   size_t errors = 0;
-  for (size_t begin = 0; begin < count; begin += kBlock) {
-    const size_t n = std::min(kBlock, count - begin);
-    const T* want = expected.data() + first_window(begin / kBlock);
-    errors += tolerance == 0 ? count_block_errors_exact(got + begin, want, n)
-                             : count_block_errors_within(got + begin, want, n, tolerance);
-  }
+  for_each_run(first, count, [&](size_t i, size_t window, size_t n) {
+    const T* want = expected.data() + window;
+    errors += tolerance == 0 ? count_block_errors_exact(got + i, want, n)
+                             : count_block_errors_within(got + i, want, n, tolerance);
+  });
   return errors;
 }
 
@@ -272,20 +281,34 @@ decltype(auto) with_storage_type(DataType type, Fn&& fn) {
 
 }  // namespace
 
-void fill_allreduce_input(void* buf, size_t count, DataType type, RedOp op, int rank,
-                          int nranks) {
+void fill_allreduce_input(void* buf, size_t count, DataType type, RedOp op, int rank, int nranks, size_t first) {
   check_ranks("fill_allreduce_input", rank, nranks);
   const Recipe recipe = make_recipe(type, op, nranks);
-  with_storage_type(type, [&]<class T>(T*) { fill_typed<T>(buf, count, recipe, rank); });
+  with_storage_type(type, [&]<class T>(T*) { fill_typed<T>(buf, count, recipe, rank, first); });
 }
 
-size_t count_allreduce_errors(const void* buf, size_t count, DataType type, RedOp op,
-                              int nranks) {
+size_t count_allreduce_errors(const void* buf, size_t count, DataType type, RedOp op, int nranks, size_t first) {
   check_ranks("count_allreduce_errors", 0, nranks);
   const Recipe recipe = make_recipe(type, op, nranks);
   const double tolerance = check_tolerance(type, op);
   return with_storage_type(type, [&]<class T>(T*) {
-    return count_errors_typed<T>(buf, count, recipe, type, tolerance);
+    return count_errors_against<T>(buf, count, expected_row<T>(recipe, type), tolerance, first);
+  });
+}
+
+// Data that only moves takes the min/max inputs: a window base (a block at the wrong offset
+// lands on other bases) plus a spread by rank (another rank's block differs too).
+void fill_rank_data(void* buf, size_t count, DataType type, int rank, int nranks, size_t first) {
+  fill_allreduce_input(buf, count, type, RedOp::Max, rank, nranks, first);
+}
+
+size_t count_rank_data_errors(const void* buf, size_t count, DataType type, int rank, int nranks, size_t first) {
+  check_ranks("count_rank_data_errors", rank, nranks);
+  const Recipe recipe = make_recipe(type, RedOp::Max, nranks);
+  return with_storage_type(type, [&]<class T>(T*) {
+    std::vector<T> row;
+    input_row(recipe, rank, row);
+    return count_errors_against<T>(buf, count, row, 0, first);
   });
 }
 

@@ -17,16 +17,23 @@
 
 namespace sxcoll::bench {
 
-// Writes rank's input of an allreduce over nranks ranks (count elements of type).
-void fill_allreduce_input(void* buf, size_t count, DataType type, RedOp op, int rank,
-                          int nranks);
+// Writes rank's input of an allreduce over nranks ranks (count elements of type). With
+// `first`, the elements [first, first + count) of a longer input: what a reduce-scatter's
+// block holds, or an alltoall's block for one peer.
+void fill_allreduce_input(void* buf, size_t count, DataType type, RedOp op, int rank, int nranks, size_t first = 0);
 
 // Number of elements of an allreduce result that differ from the expected value:
 // the fold of all nranks inputs with reduce()'s arithmetic (wraparound, rounding after
 // each operation, finalize_avg for avg); exact for integer types, for float types
-// within check_tolerance(type, op) * max(1, |expected|).
-size_t count_allreduce_errors(const void* buf, size_t count, DataType type, RedOp op,
-                              int nranks);
+// within check_tolerance(type, op) * max(1, |expected|). With `first`, the elements
+// [first, first + count) of the result (a reduce-scatter's block).
+size_t count_allreduce_errors(const void* buf, size_t count, DataType type, RedOp op, int nranks, size_t first = 0);
+
+// The collectives that only move data (allgather, broadcast, alltoall, sendrecv): rank's
+// data, elements [first, first + count) of it, and how many elements of `buf` differ
+// from it, exactly.
+void fill_rank_data(void* buf, size_t count, DataType type, int rank, int nranks, size_t first = 0);
+size_t count_rank_data_errors(const void* buf, size_t count, DataType type, int rank, int nranks, size_t first = 0);
 
 // 0 for integer types and for float sum/prod/min/max; the avg allowance otherwise.
 double check_tolerance(DataType type, RedOp op);

@@ -8,38 +8,52 @@
 #include <string>
 
 #include "collectives/algorithm.h"
+#include "collectives/collective.h"
 #include "collectives/communicator.h"
 #include "collectives/dtype.h"
 #include "transport/bootstrap/bootstrap.h"
 
 namespace sxcoll::bench {
 
+// One call of a collective with NCCL's arguments: `count` as NCCL counts it for that
+// collective (collectives/communicator.h), `op` where it reduces, `root` where it has one.
+struct CollectiveCallArgs {
+  Collective collective = Collective::AllReduce;
+  const void* input = nullptr;
+  void* output = nullptr;
+  size_t count = 0;
+  DataType type = DataType::Float32;
+  RedOp op = RedOp::Sum;
+  int root = -1;
+};
+
 class BenchEngine {
  public:
   virtual ~BenchEngine() = default;
   virtual std::string name() const = 0;      // "sxcoll", "nccl"
   virtual std::string describe() const = 0;  // transport and settings, for the header
-  // The algorithm that will run at this size ("ring", "tree", ...).
-  virtual std::string algorithm_for(size_t bytes) const = 0;
+  // The algorithm that will run `collective` at this size ("ring", "tree", ...).
+  virtual std::string algorithm_for(Collective collective, size_t bytes) const = 0;
   // May return before the result is there (NCCL enqueues on a stream); wait() waits for
   // every call made so far, with a deadline.
-  virtual void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op) = 0;
+  virtual void run(const CollectiveCallArgs& call) = 0;
   virtual void wait() {}
+
+  void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op) {
+    run({Collective::AllReduce, input, output, count, type, op, -1});
+  }
 };
 
 class SxcollEngine final : public BenchEngine {
  public:
-  // Returns from allreduce() with the result in place.
+  // Returns from run() with the result in place. `algorithm` is allreduce's; the other
+  // collectives have one each (collective_algorithm()).
   SxcollEngine(Communicator& comm, Algorithm algorithm, std::string transport)
       : comm_(comm), algorithm_(algorithm), transport_(std::move(transport)) {}
   std::string name() const override { return "sxcoll"; }
   std::string describe() const override;
-  std::string algorithm_for(size_t bytes) const override {
-    return std::string(algorithm_name(comm_.resolve(algorithm_, bytes)));
-  }
-  void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op) override {
-    comm_.allreduce(input, output, count, type, op, algorithm_);
-  }
+  std::string algorithm_for(Collective collective, size_t bytes) const override;
+  void run(const CollectiveCallArgs& call) override;
 
  private:
   Communicator& comm_;

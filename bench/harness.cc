@@ -6,6 +6,7 @@
 #include <ctime>
 #include <cstdlib>
 #include <iostream>
+#include <algorithm>
 #include <memory>
 #include <sstream>
 
@@ -59,8 +60,10 @@ class Sweep {
     run.engine_detail = engine_.describe();
     if (root) print_header(std::cout, run);
     std::vector<SizeResult> results;
+    // A collective that does not reduce runs once per type, its op column "none".
+    const std::vector<RedOp> ops = test_.reduces ? o_.ops : std::vector<RedOp>{o_.ops.front()};
     for (DataType type : o_.types) {
-      for (RedOp op : o_.ops) {
+      for (RedOp op : ops) {
         for (size_t bytes : sweep_sizes(o_)) {
           SizeResult r = measure(bytes, type, op);
           if (root) print_row(std::cout, r, o_.check);
@@ -72,27 +75,42 @@ class Sweep {
   }
 
  private:
+  CollCounts counts_at(size_t bytes, DataType type) const {
+    return test_.counts(bytes / dtype_size(type), dtype_size(type), boot_.size());
+  }
+
+  void call(const char* input, char* output, const CollCounts& c, DataType type, RedOp op) {
+    test_.run(engine_, input, output, c, type, op, o_.root);
+  }
+
   void warm_up() {
-    const size_t count = o_.max_bytes / dtype_size(o_.types.front());
-    for (int i = 0; i < o_.warmup_iters; ++i)
-      engine_.allreduce(buffers_.send(), buffers_.recv(), count, o_.types.front(), o_.ops.front());
+    const CollCounts c = counts_at(o_.max_bytes, o_.types.front());
+    for (int i = 0; i < o_.warmup_iters; ++i) call(buffers_.send(), buffers_.recv(), c, o_.types.front(), o_.ops.front());
     engine_.wait();
   }
 
-  Local measure_placement(size_t count, DataType type, RedOp op, bool in_place) {
-    char* out = in_place ? buffers_.send() : buffers_.recv();
+  Local measure_placement(const CollCounts& c, DataType type, RedOp op, bool in_place) {
+    // In place as nccl-tests places it: input and output inside the output buffer.
+    const size_t esize = dtype_size(type);
+    const auto rank = static_cast<size_t>(boot_.rank());
+    char* in = in_place ? buffers_.recv() + c.send_in_place * rank * esize : buffers_.send();
+    char* out = buffers_.recv() + (in_place ? c.recv_in_place * rank * esize : 0);
     Local local{};
     if (o_.check) {
-      buffers_.fill(test_, count, type, op, boot_.rank(), boot_.size());
-      engine_.allreduce(buffers_.send(), out, count, type, op);
+      buffers_.poison(buffers_.recv(), std::max(c.send, c.recv) * esize);
+      buffers_.fill(test_, in, c, type, op, boot_.rank(), boot_.size(), o_.root);
+      call(in, out, c, type, op);
       engine_.wait();
-      local.wrong = buffers_.count_errors(test_, out, count, type, op, boot_.size());
+      local.wrong = buffers_.count_errors(test_, out, c, type, op, boot_.rank(), boot_.size(), o_.root);
     }
     boot_.barrier();
     // The bootstrap's barrier lets ranks go up to a wake-up of the store apart (tens of
     // microseconds, more where ranks outnumber cores): one untimed call through the engine
-    // under test lines them up, as MPI's own barrier does for MPI's benchmarks.
-    engine_.allreduce(buffers_.send(), out, count, type, op);
+    // under test warms the buffers, then a one-element allreduce through it lines the ranks
+    // up, as MPI's own barrier does for MPI's benchmarks. (A broadcast's root would not wait
+    // for anyone: its call cannot line them up.)
+    call(in, out, c, type, op);
+    engine_.allreduce(buffers_.line_up(), buffers_.line_up(), 1, DataType::Float32, RedOp::Sum);
     engine_.wait();
     if (o_.per_iteration) {
       // Each iteration waited for on its own: NCCL's calls no longer overlap, so the table's
@@ -100,7 +118,7 @@ class Sweep {
       double sum = 0;
       for (int i = 0; i < o_.iters; ++i) {
         auto t0 = std::chrono::steady_clock::now();
-        engine_.allreduce(buffers_.send(), out, count, type, op);
+        call(in, out, c, type, op);
         engine_.wait();
         auto t1 = std::chrono::steady_clock::now();
         local.iteration_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
@@ -110,7 +128,7 @@ class Sweep {
       return local;
     }
     auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < o_.iters; ++i) engine_.allreduce(buffers_.send(), out, count, type, op);
+    for (int i = 0; i < o_.iters; ++i) call(in, out, c, type, op);
     engine_.wait();
     auto t1 = std::chrono::steady_clock::now();
     local.time_us = std::chrono::duration<double, std::micro>(t1 - t0).count() / o_.iters;
@@ -143,14 +161,18 @@ class Sweep {
   }
 
   SizeResult measure(size_t bytes, DataType type, RedOp op) {
+    const CollCounts c = counts_at(bytes, type);
     SizeResult r;
-    r.count = bytes / dtype_size(type);
-    r.bytes = r.count * dtype_size(type);
+    // nccl-tests' size column: the larger of what a rank sends and receives.
+    r.bytes = std::max(c.send, c.recv) * dtype_size(type);
+    r.count = c.param;
     r.type = type;
     r.op = op;
-    r.algorithm = engine_.algorithm_for(r.bytes);
-    Local oop = measure_placement(r.count, type, op, false);
-    Local ip = measure_placement(r.count, type, op, true);
+    r.reduces = test_.reduces;
+    r.root = test_.rooted ? o_.root : -1;
+    r.algorithm = engine_.algorithm_for(test_.collective, r.bytes);
+    Local oop = measure_placement(c, type, op, false);
+    Local ip = measure_placement(c, type, op, true);
     // The numbers meet through the bootstrap, not the engine under test.
     auto all = boot_.allgather(encode(oop) + " " + encode(ip));
     std::vector<Local> oops, ips;
@@ -209,7 +231,6 @@ int gpu_of(const bootstrap::Bootstrap& boot) { return boot.launch().local_rank %
 // What every engine's report shares: the ranks, the hosts, the check, the buffers.
 RunDescription describe_run(const BenchOptions& o, bootstrap::Bootstrap& boot) {
   RunDescription run;
-  run.collective = "allreduce";
   run.launcher = boot.launch().launcher;
   run.hostnames = boot.hostnames();
   for (const auto& pid : boot.allgather(std::to_string(::getpid()))) run.pids.push_back(std::stoi(pid));
@@ -221,28 +242,36 @@ RunDescription describe_run(const BenchOptions& o, bootstrap::Bootstrap& boot) {
   return run;
 }
 
-// Runs the sweep of one engine; rank 0 prints its table and footer as it goes.
-EngineReport sweep_engine(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchEngine& engine, BenchBuffers& buffers,
-                          RunDescription run) {
-  run.engine = engine.name();
-  run.engine_detail = engine.describe();
-  EngineReport report{run, {}, {}};
-  Sweep sweep(o, boot, engine, allreduce_test(), buffers);
-  report.results = sweep.run(report.run);
-  // NCCL may have connected more transports for other sizes since the header.
-  if (std::string now = engine.describe(); now != report.run.engine_detail) {
-    report.run.engine_detail = now;
-    if (boot.rank() == 0) fmt::print("# engine after the sweep: {}\n", now);
+// Runs the sweep of one engine for each collective; rank 0 prints each table and footer
+// as it goes. One report per collective, in --coll's order.
+std::vector<EngineReport> sweep_engine(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchEngine& engine,
+                                       BenchBuffers& buffers, const RunDescription& base) {
+  std::vector<EngineReport> reports;
+  for (Collective coll : o.collectives) {
+    RunDescription run = base;
+    run.collective = std::string(collective_name(coll));
+    run.engine = engine.name();
+    run.engine_detail = engine.describe();
+    EngineReport report{run, {}, {}};
+    Sweep sweep(o, boot, engine, collective_test(coll), buffers);
+    report.results = sweep.run(report.run);
+    // NCCL may have connected more transports for other sizes since the header.
+    if (std::string now = engine.describe(); now != report.run.engine_detail) {
+      report.run.engine_detail = now;
+      if (boot.rank() == 0) fmt::print("# engine after the sweep: {}\n", now);
+    }
+    if (boot.rank() == 0) {
+      print_footer(std::cout, report.results, o.check);
+      print_algorithms(std::cout, report.results);
+      print_iterations(std::cout, report.results);
+    }
+    reports.push_back(std::move(report));
   }
-  if (boot.rank() == 0) {
-    print_footer(std::cout, report.results, o.check);
-    print_algorithms(std::cout, report.results);
-    print_iterations(std::cout, report.results);
-  }
-  return report;
+  return reports;
 }
 
-EngineReport run_sxcoll(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchBuffers& buffers, RunDescription run) {
+std::vector<EngineReport> run_sxcoll(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchBuffers& buffers,
+                                     RunDescription run) {
   // hier needs the hosts, known only now: refused before anything connects.
   check_algorithm(o.algorithm, Topology::from_hostnames(boot.hostnames()));
   auto context = transport::make_context(boot, o.transport);
@@ -257,16 +286,19 @@ EngineReport run_sxcoll(const BenchOptions& o, bootstrap::Bootstrap& boot, Bench
                                  m.inter_beta_bytes_per_us / 1000);
   }
   describe_links(boot, *context, run);
-  EngineReport report = sweep_engine(o, boot, engine, buffers, run);
-  report.rails = gather_rails(boot, *context);
+  std::vector<EngineReport> reports = sweep_engine(o, boot, engine, buffers, run);
+  // The rails' counters cover every collective of the run: each report carries them all.
+  const std::vector<RankRails> rails = gather_rails(boot, *context);
+  for (auto& report : reports) report.rails = rails;
   if (boot.rank() == 0) {
-    print_line_rate(std::cout, report.results, report.run.line_rate_gbps);
-    print_rails(std::cout, report.rails);
+    for (const auto& report : reports) print_line_rate(std::cout, report.results, report.run.line_rate_gbps);
+    print_rails(std::cout, rails);
   }
-  return report;
+  return reports;
 }
 
-EngineReport run_nccl(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchBuffers& buffers, RunDescription run) {
+std::vector<EngineReport> run_nccl(const BenchOptions& o, bootstrap::Bootstrap& boot, BenchBuffers& buffers,
+                                   RunDescription run) {
   auto engine = make_nccl_engine(boot, gpu_of(boot), o.comm.timeout);
   return sweep_engine(o, boot, *engine, buffers, run);
 }
@@ -283,14 +315,24 @@ int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {
   if (o.comm.memory == transport::MemoryKind::Cuda) gpu::use_device(gpu_of(boot));
   BenchBuffers buffers(o.max_bytes, o.comm.memory);
   const RunDescription run = describe_run(o, boot);
-  std::vector<EngineReport> reports;
-  if (o.engine != EngineChoice::Nccl) reports.push_back(run_sxcoll(o, boot, buffers, run));
-  if (o.engine != EngineChoice::Sxcoll) reports.push_back(run_nccl(o, boot, buffers, run));
+  if (o.root >= boot.size())
+    throw UsageError(fmt::format("-r {}: the root is a rank, and this run has {} (0..{})", o.root, boot.size(),
+                                 boot.size() - 1));
+  std::vector<EngineReport> reports, nccl;
+  if (o.engine != EngineChoice::Nccl) reports = run_sxcoll(o, boot, buffers, run);
+  if (o.engine != EngineChoice::Sxcoll) nccl = run_nccl(o, boot, buffers, run);
   if (boot.rank() != 0) return 0;
-  if (reports.size() == 2) print_comparison(std::cout, reports[0], reports[1]);
+  // --engine both: each collective's two reports side by side.
+  if (!reports.empty())
+    for (size_t i = 0; i < nccl.size(); ++i) print_comparison(std::cout, reports[i], nccl[i]);
+  for (const auto& report : reports) print_concluded(std::cout, report.run);
+  for (const auto& report : nccl) print_concluded(std::cout, report.run);
+  reports.insert(reports.end(), nccl.begin(), nccl.end());
   if (!o.json_path.empty()) write_json(o.json_path, reports);
   if (!o.csv_path.empty()) write_csv(o.csv_path, reports);
-  if (!o.nccl_json_path.empty()) write_nccl_tests_json(o.nccl_json_path, reports.front(), start_time);
+  if (!o.nccl_json_path.empty())
+    for (const auto& report : reports)
+      write_nccl_tests_json(nccl_json_path_for(o, *parse_collective(report.run.collective)), report, start_time);
   for (const auto& report : reports)
     for (const auto& r : report.results)
       if (r.out_of_place.wrong + r.in_place.wrong > 0) return 1;
@@ -298,11 +340,6 @@ int run_sweep(const BenchOptions& o, bootstrap::Bootstrap& boot) {
 }
 
 }  // namespace
-
-std::string SxcollEngine::describe() const {
-  return fmt::format("transport: {}  algorithm: {}  channels: {}  buffsize: {}", transport_, algorithm_name(algorithm_),
-                     comm_.options().channels, comm_.options().buffsize);
-}
 
 int run_rank(const BenchOptions& options, const bootstrap::LaunchInfo& launch,
              const std::function<int(bootstrap::Bootstrap&)>& body) {

@@ -79,6 +79,9 @@ void write_nccl_tests_json(const std::string& path, const EngineReport& report, 
   j["args"] = command_line();
   j["env"] = nccl_environment();
   j["nccl_version"] = nccl_version_code(run);
+  // nccl-tests names the collective by its program only (args[0], and the "# Collective
+  // test starting" line); sxcoll's args are its own, so the program's name has a key.
+  if (auto coll = parse_collective(run.collective)) j["collective"] = nccl_tests_program(*coll);
   auto& config = j["config"];
   config["nthreads"] = 1;
   config["ngpus"] = 1;
@@ -112,8 +115,8 @@ void write_nccl_tests_json(const std::string& path, const EngineReport& report, 
     row["size"] = r.bytes;
     row["count"] = r.count;
     row["type"] = dtype_name(r.type);
-    row["redop"] = redop_name(r.op);
-    row["root"] = fmt::format("{:6}", -1);
+    row["redop"] = redop_column(r);
+    row["root"] = fmt::format("{:6}", r.root);
     row["out_of_place"] = placement(r.out_of_place, o.check);
     if (!r.out_of_place.iteration_us.empty()) row["out_of_place_per_iter"] = per_iteration(r.out_of_place);
     row["in_place"] = placement(r.in_place, o.check);

@@ -56,12 +56,25 @@ void validate(const BenchOptions& o) {
     throw UsageError("--engine nccl and --engine both need --mem cuda (NCCL reduces GPU buffers)");
   check_output_path(o.json_path, "--json");
   check_output_path(o.csv_path, "--csv");
-  check_output_path(o.nccl_json_path, "-J");
+  if (!o.nccl_json_path.empty())
+    for (Collective c : o.collectives) check_output_path(nccl_json_path_for(o, c), "-J");
+  if (o.collectives.empty()) throw UsageError("--coll: no collective given");
+  if (o.root < 0) throw UsageError(fmt::format("-r {}: the root is a rank, 0 or more", o.root));
   if (!o.json_path.empty() && o.json_path == o.csv_path) throw UsageError("--json and --csv name the same file");
   if (!o.nccl_json_path.empty() && (o.nccl_json_path == o.json_path || o.nccl_json_path == o.csv_path))
     throw UsageError(fmt::format("-J {}: --json or --csv names the same file", o.nccl_json_path));
   if (!o.nccl_json_path.empty() && o.engine == EngineChoice::Both)
     throw UsageError("-J writes nccl-tests' schema, one engine's table: give --engine sxcoll or nccl (--json holds both)");
+}
+
+std::string nccl_json_path_for(const BenchOptions& o, Collective collective) {
+  if (o.collectives.size() < 2 || o.nccl_json_path.empty()) return o.nccl_json_path;
+  std::filesystem::path path(o.nccl_json_path);
+  std::string name(nccl_tests_program(collective));
+  name.resize(name.size() - std::string_view("_perf").size());
+  const std::string extension = path.extension().string();
+  path.replace_extension();
+  return path.string() + "." + name + extension;
 }
 
 }  // namespace sxcoll::bench

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "collectives/algorithm.h"
+#include "collectives/collective.h"
 #include "collectives/communicator.h"
 #include "collectives/dtype.h"
 #include "transport/factory.h"
@@ -29,6 +30,8 @@ struct BenchOptions {
   TimeAggregate aggregate = TimeAggregate::Average;
   std::vector<DataType> types{DataType::Float32};
   std::vector<RedOp> ops{RedOp::Sum};
+  std::vector<Collective> collectives{Collective::AllReduce};  // --coll, in the order run
+  int root = 0;  // -r: broadcast's and reduce's root
   Algorithm algorithm = Algorithm::Auto;
   EngineChoice engine = EngineChoice::Sxcoll;
   transport::TransportOptions transport;
@@ -46,5 +49,10 @@ std::vector<size_t> sweep_sizes(const BenchOptions& options);
 
 // Checks that need no network; throws UsageError naming the problem.
 void validate(const BenchOptions& options);
+
+// -J's file for `collective`: the path given where one collective runs, else the path
+// with ".<collective>" before its extension (out.json: out.all_gather.json), nccl-tests
+// writing one collective per file.
+std::string nccl_json_path_for(const BenchOptions& options, Collective collective);
 
 }  // namespace sxcoll::bench

@@ -63,6 +63,8 @@ std::ofstream open_new(const std::string& path) {
 void print_header(std::ostream& out, const RunDescription& run) {
   const BenchOptions& o = *run.options;
   fmt::print(out, "# sxcoll bench: {}\n", run.collective);
+  if (auto coll = parse_collective(run.collective))
+    fmt::print(out, "# Collective test starting: {}\n", nccl_tests_program(*coll));
   fmt::print(out, "# engine: {}  ({})\n", run.engine, run.engine_detail);
   fmt::print(out, "# memory: {}{}\n", run.memory, run.data_path.empty() ? "" : "  data path: " + run.data_path);
   if (!run.routes.empty()) fmt::print(out, "# links of rank 0: {}\n", run.routes);
@@ -93,9 +95,11 @@ void print_header(std::ostream& out, const RunDescription& run) {
   out.flush();
 }
 
+std::string_view redop_column(const SizeResult& r) { return r.reduces ? redop_name(r.op) : "none"; }
+
 void print_row(std::ostream& out, const SizeResult& r, bool checked) {
-  fmt::print(out, "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}\n", r.bytes, r.count, dtype_name(r.type), redop_name(r.op),
-             -1, placement_columns(r.out_of_place, checked), placement_columns(r.in_place, checked));
+  fmt::print(out, "{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}\n", r.bytes, r.count, dtype_name(r.type), redop_column(r),
+             r.root, placement_columns(r.out_of_place, checked), placement_columns(r.in_place, checked));
   out.flush();
 }
 
@@ -114,6 +118,12 @@ void print_footer(std::ostream& out, const std::vector<SizeResult>& results, boo
   if (!checked) wrong = 0;
   fmt::print(out, "# Out of bounds values : {} {}\n", wrong, wrong == 0 ? "OK" : "FAILED");
   fmt::print(out, "# Avg bus bandwidth    : {:g} \n#\n", average_busbw(results));
+  out.flush();
+}
+
+void print_concluded(std::ostream& out, const RunDescription& run) {
+  if (auto coll = parse_collective(run.collective))
+    fmt::print(out, "# Collective test concluded: {}\n#\n", nccl_tests_program(*coll));
   out.flush();
 }
 
@@ -174,7 +184,7 @@ void print_iterations(std::ostream& out, const std::vector<SizeResult>& results)
     for (int ip = 0; ip < 2; ++ip) {
       const IterationStats s = iteration_stats(ip ? r.in_place.iteration_us : r.out_of_place.iteration_us);
       fmt::print(out, "# {:>10}  {:>8}  {:>6}  {:>12}  {:9.2f}  {:9.2f}  {:9.2f}  {:9.2f}  {:9.2f}\n", r.bytes,
-                 dtype_name(r.type), redop_name(r.op), ip ? "in-place" : "out-of-place", s.min_us, s.p50_us, s.p90_us,
+                 dtype_name(r.type), redop_column(r), ip ? "in-place" : "out-of-place", s.min_us, s.p50_us, s.p90_us,
                  s.p99_us, s.max_us);
     }
   fmt::print(out, "#\n");
@@ -222,7 +232,8 @@ nlohmann::json engine_json(const EngineReport& report) {
     rows.push_back({{"size_bytes", r.bytes},
                     {"count", r.count},
                     {"type", dtype_name(r.type)},
-                    {"redop", redop_name(r.op)},
+                    {"redop", redop_column(r)},
+                    {"root", r.root},
                     {"algorithm", r.algorithm},
                     {"out_of_place", placement_json(r.out_of_place, o.check)},
                     {"in_place", placement_json(r.in_place, o.check)}});
@@ -239,14 +250,15 @@ nlohmann::json engine_json(const EngineReport& report) {
 void print_comparison(std::ostream& out, const EngineReport& a, const EngineReport& b) {
   const std::string& x = a.run.engine;
   const std::string& y = b.run.engine;
-  fmt::print(out, "# {} against {}, same buffers, same run: busbw (GB/s) and the ratio {}/{}\n", x, y, x, y);
+  fmt::print(out, "# {}: {} against {}, same buffers, same run: busbw (GB/s) and the ratio {}/{}\n", a.run.collective,
+             x, y, x, y);
   fmt::print(out, "# {:>10}  {:>8}  {:>6}  {:>8}  {:>8}  {:>6}  {:>8}  {:>8}  {:>6}\n", "", "", "", "out-of-place", "", "",
              "in-place", "", "");
   fmt::print(out, "# {:>10}  {:>8}  {:>6}  {:>8}  {:>8}  {:>6}  {:>8}  {:>8}  {:>6}\n", "size (B)", "type", "redop", x, y,
              "ratio", x, y, "ratio");
   for_each_pair(a, b, [&](const SizeResult& ra, const SizeResult& rb) {
     fmt::print(out, "{:>12}  {:>8}  {:>6}  {:8.2f}  {:8.2f}  {:6.2f}  {:8.2f}  {:8.2f}  {:6.2f}\n", ra.bytes,
-               dtype_name(ra.type), redop_name(ra.op), ra.out_of_place.busbw_gbps, rb.out_of_place.busbw_gbps,
+               dtype_name(ra.type), redop_column(ra), ra.out_of_place.busbw_gbps, rb.out_of_place.busbw_gbps,
                ratio(ra.out_of_place.busbw_gbps, rb.out_of_place.busbw_gbps), ra.in_place.busbw_gbps,
                rb.in_place.busbw_gbps, ratio(ra.in_place.busbw_gbps, rb.in_place.busbw_gbps));
   });
@@ -263,14 +275,21 @@ void write_json(const std::string& path, const std::vector<EngineReport>& report
     auto& engines = j["engines"] = nlohmann::json::array();
     for (const auto& r : reports) engines.push_back(engine_json(r));
     auto& rows = j["comparison"] = nlohmann::json::array();
-    const std::string key = reports[0].run.engine + "_over_" + reports[1].run.engine;
-    for_each_pair(reports[0], reports[1], [&](const SizeResult& ra, const SizeResult& rb) {
-      rows.push_back({{"size_bytes", ra.bytes},
-                      {"type", dtype_name(ra.type)},
-                      {"redop", redop_name(ra.op)},
-                      {"out_of_place_" + key, ratio(ra.out_of_place.busbw_gbps, rb.out_of_place.busbw_gbps)},
-                      {"in_place_" + key, ratio(ra.in_place.busbw_gbps, rb.in_place.busbw_gbps)}});
-    });
+    // Each collective's sxcoll report against its NCCL report, where both ran.
+    for (const auto& a : reports)
+      for (const auto& b : reports) {
+        if (a.run.collective != b.run.collective || a.run.engine == b.run.engine || a.run.engine != reports[0].run.engine)
+          continue;
+        const std::string key = a.run.engine + "_over_" + b.run.engine;
+        for_each_pair(a, b, [&](const SizeResult& ra, const SizeResult& rb) {
+          rows.push_back({{"collective", a.run.collective},
+                          {"size_bytes", ra.bytes},
+                          {"type", dtype_name(ra.type)},
+                          {"redop", redop_column(ra)},
+                          {"out_of_place_" + key, ratio(ra.out_of_place.busbw_gbps, rb.out_of_place.busbw_gbps)},
+                          {"in_place_" + key, ratio(ra.in_place.busbw_gbps, rb.in_place.busbw_gbps)}});
+        });
+      }
   }
   auto out = open_new(path);
   out << j.dump(2) << '\n';
@@ -285,7 +304,7 @@ void write_csv(const std::string& path, const std::vector<EngineReport>& reports
       for (int ip = 0; ip < 2; ++ip) {
         const PlacementResult& p = ip ? r.in_place : r.out_of_place;
         fmt::print(out, "{},{},{},{},{},{},{},{},{},{:.3f},{:.6f},{:.6f},{}\n", run.engine, run.collective,
-                   run.hostnames.size(), r.bytes, r.count, dtype_name(r.type), redop_name(r.op), r.algorithm,
+                   run.hostnames.size(), r.bytes, r.count, dtype_name(r.type), redop_column(r), r.algorithm,
                    ip ? "in_place" : "out_of_place", p.time_us, p.algbw_gbps, p.busbw_gbps,
                    run.options->check ? std::to_string(p.wrong) : std::string());
       }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/options.h"
+#include "collectives/collective.h"
 #include "collectives/dtype.h"
 #include "transport/transport.h"
 
@@ -26,13 +27,15 @@ struct SizeResult {
   size_t count = 0;
   DataType type = DataType::Float32;
   RedOp op = RedOp::Sum;
+  bool reduces = true;  // false: the redop column says "none" (allgather, broadcast, ...)
+  int root = -1;        // broadcast, reduce: the root rank
   std::string algorithm;
   PlacementResult out_of_place;
   PlacementResult in_place;
 };
 
 struct RunDescription {
-  std::string collective;  // "allreduce"
+  std::string collective;  // "allreduce", "allgather", ... (collective_name)
   std::string engine;      // "sxcoll"
   std::string engine_detail;
   std::string memory;                // "host", or "cuda" (the GPUs are in `devices`)
@@ -56,6 +59,10 @@ void print_header(std::ostream& out, const RunDescription& run);
 void print_row(std::ostream& out, const SizeResult& r, bool checked);
 // "Out of bounds values" and "Avg bus bandwidth", as nccl-tests ends.
 void print_footer(std::ostream& out, const std::vector<SizeResult>& results, bool checked);
+// "# Collective test concluded: all_gather_perf", nccl-tests' last line of a test.
+void print_concluded(std::ostream& out, const RunDescription& run);
+// The redop column: the op's name, or "none" for a collective that does not reduce.
+std::string_view redop_column(const SizeResult& r);
 // "8..32K rd, 64K..64M ring": the algorithm each size ran with, runs of sizes joined.
 std::string algorithms_by_size(const std::vector<SizeResult>& results);
 // "# algorithm per size: ...", after the footer; nothing where the engine names none.
@@ -81,13 +88,14 @@ struct EngineReport {
   std::vector<RankRails> rails;
 };
 
-// --engine both: busbw of `a` against `b` per size and placement, and the ratio a/b.
+// --engine both: busbw of `a` against `b` (the same collective) per size and placement, and the ratio a/b.
 void print_comparison(std::ostream& out, const EngineReport& a, const EngineReport& b);
 
-// One engine: one run object. Two: {"engines": [..], "comparison": [..]}.
+// One engine and collective: one run object. More: {"engines": [..] (one per engine and
+// collective), "comparison": [..] (each collective's ratios)}.
 void write_json(const std::string& path, const std::vector<EngineReport>& reports);
 void write_csv(const std::string& path, const std::vector<EngineReport>& reports);
-// -J: nccl-tests' own JSON file (bench/nccl_tests_json.cc), one engine's sweep.
+// -J: nccl-tests' own JSON file (bench/nccl_tests_json.cc), one engine's sweep of one collective.
 void write_nccl_tests_json(const std::string& path, const EngineReport& report, const std::string& start_time);
 
 }  // namespace sxcoll::bench
