@@ -136,6 +136,12 @@ bench::BenchOptions resolve_and_convert(BenchCommand& c) {
   }
 }
 
+// Known before any rank starts where the world size is: one line, not one per rank.
+void check_root(const bench::BenchOptions& o, int nranks) {
+  if (o.root >= nranks)
+    throw UsageError(fmt::format("-r {}: the root is a rank, and this run has {} (0..{})", o.root, nranks, nranks - 1));
+}
+
 void add_knob_flags(CLI::App& cmd, BenchCommand& b) {
   for (const auto& knob : bench::engine_knobs()) {
     const std::string flag(knob.flag);
@@ -240,6 +246,7 @@ int BenchCommand::run() {
     if (options.np != 0 && options.np != launch->size)
       throw UsageError(fmt::format("--np {} conflicts with {}'s world size {}", options.np, launch->launcher, launch->size));
     check_algorithm(options.algorithm, launch->size);
+    check_root(options, launch->size);
     return run_rank(*launch);
   }
   if (np_option->count() > 0 && options.np < 1)
@@ -247,6 +254,7 @@ int BenchCommand::run() {
   const int nranks = options.np > 0 ? options.np : 1;
   if (nranks > 1024) throw UsageError(fmt::format("--np {}: more than 1024 local ranks", nranks));
   check_algorithm(options.algorithm, nranks);
+  check_root(options, nranks);
   // Ranks report a failure within the timeout; the launcher waits that long again for stragglers.
   auto grace = options.comm.timeout + std::chrono::seconds(10);
   return bootstrap::launch_local(nranks, run_rank, grace);

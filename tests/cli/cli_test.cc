@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/core.h>
@@ -303,6 +304,77 @@ TEST_F(Cli, NcclTestsJsonAndPerIterationTimes) {
   expect_usage_error("bench -I 2", "-I 2: expected 0 or 1");
   expect_usage_error(fmt::format("bench -J {} --json {}", (dir_ / "x").string(), (dir_ / "x").string()),
                      "same file");
+}
+
+// --coll: nccl-tests' collective set, each its own table of nccl-tests' 13 fields with the
+// collective's counts, redop and root; bad names and roots are refused before any work.
+TEST_F(Cli, EveryCollectiveIsATableOfNcclTestsFields) {
+  auto sj = dir_ / "all.json", nj = dir_ / "nt.json";
+  Result r = run(fmt::format("bench --np 3 --coll all -r 2 -b 1K -e 4K -f 4 -n 2 -w 1 -o sum,max --json {} -J {}",
+                             sj.string(), nj.string()));
+  ASSERT_EQ(r.code, 0) << r.err;
+  struct Want {
+    const char* name;
+    const char* program;
+    const char* redop;  // the ops run, or "none"
+    const char* root;
+    double count_per_byte;  // count column per size column byte (floats; per rank where it is a block)
+  };
+  const Want wants[] = {{"allreduce", "all_reduce_perf", "sum|max", "-1", 0.25},
+                        {"allgather", "all_gather_perf", "none", "-1", 0.25 / 3},
+                        {"reduce_scatter", "reduce_scatter_perf", "sum|max", "-1", 0.25 / 3},
+                        {"broadcast", "broadcast_perf", "none", "2", 0.25},
+                        {"reduce", "reduce_perf", "sum|max", "2", 0.25},
+                        {"alltoall", "alltoall_perf", "none", "-1", 0.25 / 3},
+                        {"sendrecv", "sendrecv_perf", "none", "-1", 0.25}};
+  std::map<std::string, int> rows;
+  std::string current;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("# sxcoll bench: ")) current = line.substr(16);
+    if (line.empty() || line[0] == '#') continue;
+    const auto f = fields_of(line);
+    ASSERT_EQ(f.size(), 13u) << current << ": " << line;
+    const Want* want = nullptr;
+    for (const Want& w : wants)
+      if (current == w.name) want = &w;
+    ASSERT_NE(want, nullptr) << current;
+    ++rows[current];
+    EXPECT_THAT(f[3], MatchesRegex(want->redop)) << current << ": " << line;
+    EXPECT_EQ(f[4], want->root) << current << ": " << line;
+    EXPECT_NEAR(std::stod(f[1]), std::stod(f[0]) * want->count_per_byte, 0.5) << current << ": " << line;
+    EXPECT_EQ(f[8], "0") << current << ": " << line;
+    EXPECT_EQ(f[12], "0") << current << ": " << line;
+  }
+  for (const Want& w : wants) {
+    // 1K and 4K, times two ops where the collective reduces.
+    EXPECT_EQ(rows[w.name], std::string(w.redop) == "none" ? 2 : 4) << w.name;
+    EXPECT_THAT(r.out, HasSubstr(fmt::format("# Collective test starting: {}\n", w.program)));
+    EXPECT_THAT(r.out, HasSubstr(fmt::format("# Collective test concluded: {}\n", w.program)));
+    // -J with several collectives: one nccl-tests file each, named after it.
+    std::string program = w.program;
+    const fs::path file = dir_ / fmt::format("nt.{}.json", program.substr(0, program.size() - 5));
+    ASSERT_TRUE(fs::exists(file)) << file;
+    auto j = nlohmann::json::parse(slurp(file));
+    EXPECT_EQ(j["collective"], w.program);
+    for (const auto& row : j["results"]) EXPECT_EQ(row["root"], fmt::format("{:>6}", w.root));
+  }
+  auto own = nlohmann::json::parse(slurp(sj));
+  ASSERT_EQ(own["engines"].size(), 7u);
+  EXPECT_EQ(own["engines"][1]["collective"], "allgather");
+  EXPECT_EQ(own["engines"][1]["results"][0]["redop"], "none");
+  EXPECT_EQ(own["engines"][3]["results"][0]["root"], 2);
+
+  // nccl-tests' spelling is taken too; a list runs in its order.
+  Result two = run("bench --np 2 --coll all_gather,sendrecv -b 1K -e 1K -n 1 -w 0");
+  ASSERT_EQ(two.code, 0) << two.err;
+  EXPECT_LT(two.out.find("# sxcoll bench: allgather"), two.out.find("# sxcoll bench: sendrecv"));
+
+  expect_usage_error("bench --coll allgahter", "--coll 'allgahter': unknown");
+  expect_usage_error("bench --coll allgather,,", "--coll");
+  expect_usage_error("bench -r -1 --coll broadcast", "-r -1");
+  expect_usage_error("bench --p2p --coll alltoall", "--coll and -r choose the collectives");
+  expect_usage_error("bench --np 2 --coll reduce -r 5", "-r 5: the root is a rank, and this run has 2");
 }
 
 // Multi-host launchers, on one host: the same binary under mpirun (rank 0's address
