@@ -9,7 +9,8 @@
 #              per-rail byte counters, the p2p check on both rails (3 ranks), writes above the
 #              port's largest message (chunked), writes of zero bytes
 #   allreduce  allreduce checked for 2, 3, 4 ranks x ring, tree x --qps 1, 4 x one rail, two
-#              rails, with --tc; every dtype and op at small sizes
+#              rails, with --tc; every dtype and op at small sizes; the other collectives
+#              (--coll): one size sweep each, and every dtype x op at 4 KiB
 #   faults     a rank killed mid-collective, a rank stopped mid-collective: every survivor
 #              names it, within the deadline
 # Every sxcoll run has a deadline; the script prints PASS/FAIL per check and
@@ -169,6 +170,28 @@ check_allreduce_matrix() {
     { fail "3 MiB: exit $rc"; show "$out"; }
 }
 
+# The rest of nccl-tests' set over verbs, in the same VM boot: one size sweep of each
+# collective (3 ranks, both rails, 4 QPs, root 1), then every dtype x op at one size.
+check_collectives() {
+  local colls=allgather,reduce_scatter,broadcast,reduce,alltoall,sendrecv
+  run 300 bench --np 3 --transport verbs --hca rxe0,rxe1 --qps 4 --coll "$colls" -r 1 -b 8 -e 2M -f 8 -n 1 -w 1 \
+    --timeout 120s
+  # 7 sizes each; allgather, reduce_scatter and alltoall round 8 B down to 0 per rank.
+  if ((rc == 0)) && [[ "$(grep -c '^# Out of bounds values : 0 OK' "$out")" == 6 ]] &&
+     [[ "$(grep -cE '^ +[0-9]+ +[0-9]+ +float +(sum|none) ' "$out")" == 42 ]]; then
+    pass "$colls, 3 ranks, 8 B..2 MiB, both rails, 4 QPs, root 1 (${secs} s)"
+  else
+    fail "collectives sweep: exit $rc"; show "$out"
+  fi
+  run 300 bench --np 3 --transport verbs --hca rxe0,rxe1 --coll "$colls" -r 2 -b 4K -e 4K -d all -o all -n 1 -w 0 \
+    --timeout 120s
+  if ((rc == 0)) && [[ "$(grep -c '^# Out of bounds values : 0 OK' "$out")" == 6 ]]; then
+    pass "$colls, 3 ranks, every dtype x op at 4 KiB, root 2 (${secs} s)"
+  else
+    fail "collectives, every dtype and op: exit $rc"; show "$out"
+  fi
+}
+
 # Starts a 4-rank ring allreduce loop over both rails with a 20 s deadline, sends SIG to
 # rank 2 once the collectives run, and checks how the survivors end:
 #   KILL: every survivor fails naming rank 2, within the deadline (the bootstrap store sees
@@ -237,6 +260,7 @@ case "${1:-}" in
     ;;
   allreduce)
     check_allreduce_matrix
+    check_collectives
     ;;
   faults)
     check_lost_rank KILL "rank killed mid-collective"
