@@ -23,6 +23,9 @@ class CollectiveLayout final : public Layout {
   // `count`: allgather and reduce-scatter, alltoall: one block (a rank's, a peer's);
   // broadcast, reduce, sendrecv: the message.
   std::vector<ChannelProgram> programs(int channel, size_t count, size_t chunk, size_t align) const override;
+  // The chain: a chunk crosses n-1 links one after another, so a message in few chunks
+  // leaves most links idle; at least kChainChunks per channel keep them all busy.
+  size_t chunk_for(size_t slot_chunk, size_t count, size_t align) const override;
   // Whether some step writes partial results to scratch (of `count` elements).
   bool uses_scratch() const { return coll_ == Collective::ReduceScatter || coll_ == Collective::Reduce; }
 

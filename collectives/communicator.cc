@@ -233,7 +233,7 @@ Communicator::Plan& Communicator::plan(Algorithm algorithm) {
 std::vector<Machine>& Communicator::machines_for(Plan& p, size_t count, size_t esize) {
   if (p.count == count && p.esize == esize && !p.machines.empty()) return p.machines;
   const size_t align = alignment_elements(esize);
-  const size_t chunk = chunk_elements(options_.buffsize / options_.slots, esize, align);
+  const size_t chunk = p.layout->chunk_for(chunk_elements(options_.buffsize / options_.slots, esize, align), count, align);
   p.programs.clear();
   p.machines.clear();
   std::vector<int> partners;  // index into machines, -1 for none

@@ -38,6 +38,9 @@ class Layout {
   // collective's: the allreduce's buffer, one rank's block of an allgather), `chunk`
   // elements per slot, blocks aligned to `align` elements.
   virtual std::vector<ChannelProgram> programs(int channel, size_t count, size_t chunk, size_t align) const = 0;
+  // The chunk a call of `count` elements runs in, given the slot's (`slot_chunk`, a
+  // multiple of `align`): the slot's, unless the layout pipelines better in smaller ones.
+  virtual size_t chunk_for(size_t slot_chunk, size_t /*count*/, size_t /*align*/) const { return slot_chunk; }
 };
 
 }  // namespace sxcoll
