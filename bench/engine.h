@@ -38,6 +38,9 @@ class BenchEngine {
   // every call made so far, with a deadline.
   virtual void run(const CollectiveCallArgs& call) = 0;
   virtual void wait() {}
+  // Whether the engine defines `collective`'s result in place (input and output where
+  // nccl-tests puts them); where it does not, the in-place result is timed, not checked.
+  virtual bool defines_in_place(Collective) const { return true; }
 
   void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op) {
     run({Collective::AllReduce, input, output, count, type, op, -1});

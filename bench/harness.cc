@@ -96,7 +96,7 @@ class Sweep {
     char* in = in_place ? buffers_.recv() + c.send_in_place * rank * esize : buffers_.send();
     char* out = buffers_.recv() + (in_place ? c.recv_in_place * rank * esize : 0);
     Local local{};
-    if (o_.check) {
+    if (o_.check && (!in_place || engine_.defines_in_place(test_.collective))) {
       buffers_.poison(buffers_.recv(), std::max(c.send, c.recv) * esize);
       buffers_.fill(test_, in, c, type, op, boot_.rank(), boot_.size(), o_.root);
       call(in, out, c, type, op);
@@ -183,6 +183,7 @@ class Sweep {
     }
     r.out_of_place = combine(r.bytes, oops);
     r.in_place = combine(r.bytes, ips);
+    r.in_place.defined = engine_.defines_in_place(test_.collective);
     return r;
   }
 

@@ -56,7 +56,7 @@ int nccl_version_code(const RunDescription& run) {
 
 nlohmann::json placement(const PlacementResult& p, bool checked) {
   nlohmann::json j{{"time", p.time_us}, {"alg_bw", p.algbw_gbps}, {"bus_bw", p.busbw_gbps}};
-  j["nwrong"] = checked ? nlohmann::json(static_cast<double>(p.wrong)) : nlohmann::json(nullptr);
+  j["nwrong"] = checked && p.defined ? nlohmann::json(static_cast<double>(p.wrong)) : nlohmann::json(nullptr);
   return j;
 }
 

@@ -32,7 +32,7 @@ std::string nccl_float(double value, int width) {
 std::string placement_columns(const PlacementResult& p, bool checked) {
   std::string columns = fmt::format("  {}  {}  {}", nccl_float(p.time_us, 7), nccl_float(p.algbw_gbps, 6),
                                     nccl_float(p.busbw_gbps, 6));
-  return columns + (checked ? fmt::format("  {:6}", p.wrong) : std::string("    N/A"));
+  return columns + (checked && p.defined ? fmt::format("  {:6}", p.wrong) : std::string("    N/A"));
 }
 
 std::string unique_hosts(const std::vector<std::string>& hosts) {
@@ -42,7 +42,7 @@ std::string unique_hosts(const std::vector<std::string>& hosts) {
 
 nlohmann::json placement_json(const PlacementResult& p, bool checked) {
   nlohmann::json j{{"time_us", p.time_us}, {"algbw_gbps", p.algbw_gbps}, {"busbw_gbps", p.busbw_gbps}};
-  j["wrong"] = checked ? nlohmann::json(p.wrong) : nlohmann::json(nullptr);
+  j["wrong"] = checked && p.defined ? nlohmann::json(p.wrong) : nlohmann::json(nullptr);
   if (!p.iteration_us.empty()) {
     const IterationStats s = iteration_stats(p.iteration_us);
     j["per_iteration"] = {{"min_us", s.min_us}, {"p50_us", s.p50_us}, {"p90_us", s.p90_us}, {"p99_us", s.p99_us},

@@ -19,6 +19,9 @@ struct PlacementResult {
   double algbw_gbps = 0;  // bytes / time, GB/s (1e9)
   double busbw_gbps = 0;  // algbw * the collective's bus factor
   uint64_t wrong = 0;     // elements outside tolerance, summed over ranks (0 when unchecked)
+  // false: this placement's result is not defined by the engine (NCCL's in-place alltoall
+  // and sendrecv, as nccl-tests leaves them unchecked): #wrong is N/A.
+  bool defined = true;
   std::vector<double> iteration_us;  // -I 1: each iteration, the slowest rank's time
 };
 

@@ -46,6 +46,11 @@ class NcclEngine final : public BenchEngine {
   // nccl-tests runs them: ncclSend/ncclRecv in a group); `input` and `output` are device
   // memory of cuda_device. The result is there once wait() returns.
   void run(const CollectiveCallArgs& call) override;
+  // NCCL has no in-place alltoall or sendrecv (point-to-point calls on one buffer race);
+  // nccl-tests does not check them either.
+  bool defines_in_place(Collective c) const override {
+    return c != Collective::AllToAll && c != Collective::SendRecv;
+  }
   // Waits for every allreduce enqueued so far, so that a batch is timed as nccl-tests times
   // it: enqueue n, wait once. The deadline is `timeout` without progress (a large call, or a
   // millisecond's worth of small ones, finishing), so a batch of long calls is not cut short.
