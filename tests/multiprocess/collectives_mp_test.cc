@@ -1,4 +1,5 @@
-// The collectives besides allreduce end to end: ranks as processes on loopback TCP, every
+// The collectives besides allreduce end to end: ranks as processes on loopback TCP (and
+// over shared memory), every
 // collective, dtype and op (where it reduces), counts that hit the edges (0, 1, odd, several
 // pipeline loops of small slots), in and out of place where nccl-tests places them, roots
 // other than 0, through the bench's own plug-ins (fill, check, run) and sxcoll's engine.
@@ -21,14 +22,16 @@ struct Case {
   Collective collective;
   int nranks;
   const char* tcp_io;
+  const char* intra = "net";  // "net": TCP between the local ranks; "shm": shared memory
 };
 
 void PrintTo(const Case& c, std::ostream* os) {
-  *os << collective_name(c.collective) << ", " << c.nranks << " ranks, " << c.tcp_io << " I/O";
+  *os << collective_name(c.collective) << ", " << c.nranks << " ranks, " << c.intra << ", " << c.tcp_io << " I/O";
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  return fmt::format("{}_n{}_{}", collective_name(info.param.collective), info.param.nranks, info.param.tcp_io);
+  return fmt::format("{}_n{}_{}_{}", collective_name(info.param.collective), info.param.nranks, info.param.intra,
+                     info.param.tcp_io);
 }
 
 // NCCL's counts for a call of `param` elements (a block, or the message): any count, not
@@ -94,6 +97,7 @@ TEST_P(CollectiveMatrix, EveryTypeOpCountRootAndPlacementIsExact) {
   comm.timeout = std::chrono::seconds(60);
   transport::TransportOptions transport = testing::tcp_options();
   transport.tcp_io = c.tcp_io;
+  transport.intra = c.intra;
   const int code = testing::run_ranks(
       c.nranks, [&](testing::RankEnv& env) { return check_collective(env, c.collective); }, comm, transport);
   EXPECT_EQ(code, 0) << "see the ranks' messages above";
@@ -104,6 +108,8 @@ std::vector<Case> all_cases() {
   for (Collective coll : kAllCollectives) {
     if (coll == Collective::AllReduce) continue;  // allreduce_mp_test
     for (int n = 2; n <= 5; ++n) cases.push_back(Case{coll, n, n % 2 == 0 ? "inline" : "threads"});
+    // The same engine over shared memory, where local ranks run by default.
+    for (int n : {3, 4}) cases.push_back(Case{coll, n, "inline", "shm"});
   }
   return cases;
 }
