@@ -22,14 +22,7 @@ Step RingAllreduceProgram::at(size_t index) const {
   Step step;
   step.offset = slice_.offset + loop_begin + block.offset;
   step.count = block.count;
-  if (rs.recv) {
-    step.nrecv = 1;
-    step.recv[0] = kRingInFromPrev;
-  }
-  if (rs.send) {
-    step.nsend = 1;
-    step.send[0] = kRingOutToNext;
-  }
+  set_ring_links(step, rs);
   step.with_input = rs.reduce;
   step.finalize = rs.finalize;
   step.send_input = rs.send_input;

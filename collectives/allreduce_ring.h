@@ -14,6 +14,18 @@ namespace sxcoll {
 inline constexpr uint8_t kRingInFromPrev = 0;
 inline constexpr uint8_t kRingOutToNext = 0;
 
+// The links of a ring step: from the previous rank where it receives, to the next where it sends.
+inline void set_ring_links(Step& step, const RingStep& rs) {
+  if (rs.recv) {
+    step.nrecv = 1;
+    step.recv[0] = kRingInFromPrev;
+  }
+  if (rs.send) {
+    step.nsend = 1;
+    step.send[0] = kRingOutToNext;
+  }
+}
+
 class RingAllreduceProgram final : public StepProgram {
  public:
   // `slice`: the channel's part of the buffer; `chunk`: elements per slot; `align`: block

@@ -167,8 +167,12 @@ SlotMemory Communicator::allocate_slots(size_t bytes, const transport::Pair& pai
   return memory;
 }
 
-void Communicator::build_links(Plan& plan, const std::vector<std::vector<int>>& in_peers,
-                               const std::vector<std::vector<int>>& out_peers) {
+void Communicator::build_links(Plan& plan) {
+  std::vector<std::vector<int>> in_peers, out_peers;
+  for (int c = 0; c < plan.layout->channels(); ++c) {
+    in_peers.push_back(plan.layout->links(c).in_peers);
+    out_peers.push_back(plan.layout->links(c).out_peers);
+  }
   const uint32_t nslots = options_.slots;
   const size_t slot_bytes = options_.buffsize / nslots;
   std::ostringstream mine;
@@ -221,12 +225,7 @@ Communicator::Plan& Communicator::plan(Algorithm algorithm) {
   plan.layout = std::make_unique<AlgorithmLayout>(algorithm, topology_, rank(),
                                                   layout_channels(algorithm, options_.channels));
   plan.name = fmt::format("allreduce ({})", algorithm_name(algorithm));
-  std::vector<std::vector<int>> in_peers, out_peers;
-  for (int c = 0; c < plan.layout->channels(); ++c) {
-    in_peers.push_back(plan.layout->links(c).in_peers);
-    out_peers.push_back(plan.layout->links(c).out_peers);
-  }
-  build_links(plan, in_peers, out_peers);
+  build_links(plan);
   return plan;
 }
 

@@ -119,8 +119,8 @@ class Communicator {
   // One rank: the output is the input.
   void copy_alone(const void* input, void* output, size_t bytes);
   void* scratch(size_t bytes);
-  void build_links(Plan& plan, const std::vector<std::vector<int>>& in_peers,
-                   const std::vector<std::vector<int>>& out_peers);
+  // Each channel of plan.layout: its links, receive slots registered, peers' slots learnt. Collective.
+  void build_links(Plan& plan);
   // Receive slots (or staging) of `bytes` for a link over `pair`, in the memory that its
   // data path needs, registered.
   SlotMemory allocate_slots(size_t bytes, const transport::Pair& pair, bool staging,

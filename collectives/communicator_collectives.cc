@@ -30,12 +30,7 @@ Communicator::Plan& Communicator::plan(const PlanKey& key) {
   all.erase(std::unique(all.begin(), all.end()), all.end());
   peers_ = all;
   registers_buffers_ = some_link_writes_from_buffers();
-  std::vector<std::vector<int>> in_peers, out_peers;
-  for (int c = 0; c < plan.layout->channels(); ++c) {
-    in_peers.push_back(plan.layout->links(c).in_peers);
-    out_peers.push_back(plan.layout->links(c).out_peers);
-  }
-  build_links(plan, in_peers, out_peers);
+  build_links(plan);
   return plan;
 }
 

@@ -23,14 +23,7 @@ Step RingBlocksProgram::at(size_t index) const {
   const size_t at_block = static_cast<size_t>(rs.block) * block_ + within;
   Step step;
   step.count = std::min(chunk_, slice_.count - loop * chunk_);
-  if (rs.recv) {
-    step.nrecv = 1;
-    step.recv[0] = kRingInFromPrev;
-  }
-  if (rs.send) {
-    step.nsend = 1;
-    step.send[0] = kRingOutToNext;
-  }
+  set_ring_links(step, rs);
   step.send_input = rs.send_input;
   if (phase_ == RingPhase::AllGather) {
     // The output holds every block; the input is this rank's block alone.
