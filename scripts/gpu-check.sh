@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check of issue 6, in one go on a machine with CUDA GPUs (2 for the NCCL parts):
 # the CUDA tests, allreduce of GPU buffers for every dtype and op with both algorithms
-# and both engines, sxcoll over TCP against NCCL on its socket transport (the comparison
+# and both engines, the other collectives (--coll all) through both engines, sxcoll over TCP against NCCL on its socket transport (the comparison
 # of docs/PERFORMANCE.md), NCCL's default path as the box's ceiling, and the 32 GiB runs.
 #
 # Usage: scripts/gpu-check.sh [STEP...]   steps: facts tests matrix ipc ipc_bw compare ceiling huge
@@ -76,6 +76,12 @@ for step in "${steps[@]}"; do
         check "sxcoll_${algo}_all_types" "$sxcoll" bench --np 2 --mem cuda --intra net --algo "$algo" -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
       done
       check nccl_all_types "$sxcoll" bench --np 2 --mem cuda --engine nccl -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+      # nccl-tests' other collectives (issue 13): both engines on the same buffers, every
+      # dtype and op, root 1; over TCP and through CUDA IPC for sxcoll.
+      check collectives_both_all_types "$sxcoll" bench --np 2 --mem cuda --intra net --engine both --coll all -r 1 \
+        -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+      check collectives_cuda_ipc_all_types "$sxcoll" bench --np 2 --mem cuda --intra cuda_ipc --coll all -r 1 \
+        -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
       ;;
     ipc)
       for algo in ring tree; do
