@@ -50,16 +50,15 @@ CollectiveLayout::CollectiveLayout(Collective coll, int nranks, int rank, int ch
 
 namespace {
 
-constexpr size_t kChainChunks = 8;
-constexpr size_t kSmallestChainChunkBytes = 16 << 10;  // below this a step's cost is its latency
+constexpr size_t kChunksPerSlice = 8;
+constexpr size_t kSmallestChunkBytes = 16 << 10;  // below this a step's cost is its latency
 
 }  // namespace
 
 size_t CollectiveLayout::chunk_for(size_t slot_chunk, size_t count, size_t align) const {
-  if (coll_ != Collective::Broadcast && coll_ != Collective::Reduce) return slot_chunk;
-  size_t chunk = count / static_cast<size_t>(channels_) / kChainChunks / align * align;
-  // In elements of at least an alignment unit (64 bytes): 256 units is 16 KiB.
-  chunk = std::max(chunk, kSmallestChainChunkBytes / 64 * align);
+  size_t chunk = count / static_cast<size_t>(channels_) / kChunksPerSlice / align * align;
+  // align elements are 64 bytes: 256 of them make 16 KiB.
+  chunk = std::max(chunk, kSmallestChunkBytes / 64 * align);
   return std::min(chunk, slot_chunk);
 }
 

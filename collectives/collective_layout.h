@@ -23,8 +23,10 @@ class CollectiveLayout final : public Layout {
   // `count`: allgather and reduce-scatter, alltoall: one block (a rank's, a peer's);
   // broadcast, reduce, sendrecv: the message.
   std::vector<ChannelProgram> programs(int channel, size_t count, size_t chunk, size_t align) const override;
-  // The chain: a chunk crosses n-1 links one after another, so a message in few chunks
-  // leaves most links idle; at least kChainChunks per channel keep them all busy.
+  // At least 8 chunks of each block per channel (16 KiB at the least): a chunk is written
+  // whole before its receiver copies it out and passes it on, so a block of one or two
+  // slot-sized chunks serializes the sender's copy and the receiver's (and leaves most
+  // links of a chain idle); smaller chunks overlap them.
   size_t chunk_for(size_t slot_chunk, size_t count, size_t align) const override;
   // Whether some step writes partial results to scratch (of `count` elements).
   bool uses_scratch() const { return coll_ == Collective::ReduceScatter || coll_ == Collective::Reduce; }
