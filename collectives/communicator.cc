@@ -52,8 +52,13 @@ Communicator::Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& 
     throw std::logic_error(fmt::format("rank {}: {} hostnames for {} ranks", rank(), topology_.size(), size()));
   peers_ = peers_to_connect(topology_, rank(), options_.channels);
   context_.connect(peers_);
-  cost_ = options_.cost ? *options_.cost : cost_from_links();
+  cost_ = options_.cost;
   registers_buffers_ = some_link_writes_from_buffers();
+}
+
+const CostModel& Communicator::cost() {
+  if (!cost_) cost_ = cost_from_links();
+  return *cost_;
 }
 
 CostModel Communicator::cost_from_links() {
@@ -80,7 +85,8 @@ CostModel Communicator::cost_from_links() {
   // The latencies as measured here and now: a step's cost depends on this run's cores and
   // network as much as on the transport (TCP: 20 us over loopback, ~100 us between the
   // namespace hosts of tests/netns on 2 cores).
-  const LevelLatency measured = measure_level_latency(context_, bootstrap_, topology_, options_.timeout);
+  const LevelLatency measured = measure_level_latency(context_, bootstrap_, topology_, options_.timeout,
+                                                       [this](const transport::Completion& c) { engine_.accept(c); });
   if (measured.intra_us > 0 && level[0][0] > 0) level[0][0] = measured.intra_us;
   if (measured.inter_us > 0 && level[1][0] > 0) level[1][0] = measured.inter_us;
   // A network link's rate is its host's (tcp: the host's interface, verbs: all its rails):
@@ -94,11 +100,11 @@ CostModel Communicator::cost_from_links() {
   return m;
 }
 
-Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) const {
+Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) {
   // A loop of calls asks for the same algorithm and size each time: answered once.
   if (last_resolved_.asked == algorithm && last_resolved_.bytes == bytes) return last_resolved_.chosen;
   check_algorithm(algorithm, topology_);
-  const Algorithm chosen = algorithm == Algorithm::Auto ? choose_algorithm(topology_, bytes, cost_) : algorithm;
+  const Algorithm chosen = algorithm == Algorithm::Auto ? choose_algorithm(topology_, bytes, cost()) : algorithm;
   last_resolved_ = Resolved{algorithm, bytes, chosen};
   return chosen;
 }

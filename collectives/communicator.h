@@ -53,14 +53,18 @@ class Communicator {
   int size() const { return bootstrap_.size(); }
   const CommunicatorOptions& options() const { return options_; }
   const Topology& topology() const { return topology_; }
-  // The model --algo auto picks by: options().cost, or what the links say (same on every rank).
-  const CostModel& cost() const { return cost_; }
+  // The model --algo auto picks by: options().cost, or what the links say (same on every
+  // rank). Without options().cost the first call measures the links' latency: collective
+  // then (every rank calls it, or an allreduce with Algorithm::Auto, at the same point), so
+  // that a run with a fixed algorithm never pays for the measurement.
+  const CostModel& cost();
 
   // In place when input == output. Collective: every rank calls it with the same count,
   // type, op and algorithm.
   void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op,
                  Algorithm algorithm = Algorithm::Auto);
-  Algorithm resolve(Algorithm algorithm, size_t bytes) const;
+  // The algorithm an allreduce of `bytes` runs; collective where cost() is (Auto, first call).
+  Algorithm resolve(Algorithm algorithm, size_t bytes);
   // How the bytes move between the user's buffers and the wire, for the bench header:
   // "host", or for GPU buffers "gdr: dmabuf", "gdr: peermem" or "gdr: staged".
   std::string data_path() const;
@@ -110,14 +114,14 @@ class Communicator {
   std::vector<int> peers_;  // connected, in rank order
   bool registers_buffers_ = false;  // some link writes from the user's buffers (does not stage)
   bool some_link_writes_from_buffers() const;
-  CostModel cost_;
+  std::optional<CostModel> cost_;
   CostModel cost_from_links();
   struct Resolved {
     Algorithm asked = Algorithm::Auto;
     size_t bytes = SIZE_MAX;
     Algorithm chosen = Algorithm::Auto;
   };
-  mutable Resolved last_resolved_;
+  Resolved last_resolved_;
   std::map<Algorithm, Plan> plans_;
 };
 
