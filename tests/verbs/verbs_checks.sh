@@ -6,8 +6,9 @@
 #
 # Groups, one VM boot each (ctest runs them as verbs_basics, verbs_allreduce, verbs_faults):
 #   basics     GID auto-detection against ibv_devinfo -v, --gid-index, bad --hca/--qps input,
-#              per-rail byte counters, the p2p check on both rails (3 ranks), writes above the
-#              port's largest message (chunked), writes of zero bytes
+#              per-rail byte counters, --rails (one rail per rank, the fallback to both),
+#              the p2p check on both rails (3 ranks), writes above the port's largest
+#              message (chunked), writes of zero bytes
 #   allreduce  allreduce checked for 2, 3, 4 ranks x ring, tree x --qps 1, 4 x one rail, two
 #              rails, with --tc; every dtype and op at small sizes
 #   faults     a rank killed mid-collective, a rank stopped mid-collective: every survivor
@@ -98,18 +99,47 @@ check_usage_errors() {
   expect_usage "--gid-index 200: entry 200 of rxe0:1 is empty" --np 2 --transport verbs --hca rxe0 --gid-index 200
 }
 
+# rail_bytes RANK RAIL: bytes RANK sent on RAIL, from the per-rail counters of $out.
+rail_bytes() {
+  awk -v r="$1" -v d="$2" '$2 == "rank" && $3 == r && $5 == d":" { print $7 }' "$out"
+}
+
 check_rail_counters() {
-  run 180 bench --np 2 --transport verbs --hca rxe0:1,rxe1:1 --algo ring -b 1M -e 1M -n 2 -w 1 --timeout 60s
+  run 180 bench --np 2 --transport verbs --hca rxe0:1,rxe1:1 --rails all --algo ring -b 1M -e 1M -n 2 -w 1 --timeout 60s
   ((rc == 0)) || { fail "two-rail run for the counters: exit $rc"; show "$out"; return; }
   local r rail bytes ok=1
   for r in 0 1; do
     for rail in rxe0:1 rxe1:1; do
-      bytes="$(awk -v r="$r" -v d="$rail" '$2 == "rank" && $3 == r && $5 == d":" { print $7 }' "$out")"
+      bytes="$(rail_bytes "$r" "$rail")"
       [[ -n "$bytes" && "$bytes" -gt 0 ]] || ok=0
     done
   done
-  ((ok)) && pass "both rails carried bytes for every rank (per-rail counters)" ||
-    { fail "a rail carried no bytes"; show "$out" 12; }
+  ((ok)) && pass "--rails all: both rails carried bytes for every rank (per-rail counters)" ||
+    { fail "--rails all: a rail carried no bytes"; show "$out" 12; }
+}
+
+# --rails: a rank drives one rail where its peer drives the same one, and both rails where
+# the peer drives the other (the rails of this VM, as a rail-optimized fabric's, do not
+# reach each other).
+check_rails() {
+  local r ok=1
+  run 180 bench --np 2 --transport verbs --hca rxe0:1,rxe1:1 --rails 1,1 --algo ring -b 1M -e 1M -n 2 -w 1 --timeout 60s
+  for r in 0 1; do
+    [[ "$(rail_bytes "$r" rxe0:1)" == 0 && "$(rail_bytes "$r" rxe1:1)" -gt 0 ]] || ok=0
+  done
+  grep -q 'this rank drives rxe1:1 (--rails 1,1)' "$out" || ok=0
+  ((rc == 0 && ok)) && pass "--rails 1,1: both ranks drive rxe1, rxe0 carried nothing, result checked" ||
+    { fail "--rails 1,1: exit $rc"; show "$out" 14; }
+  ok=1
+  run 180 bench --np 2 --transport verbs --hca rxe0:1,rxe1:1 --rails 0,1 --algo ring -b 1M -e 1M -n 2 -w 1 --timeout 60s
+  for r in 0 1; do
+    [[ "$(rail_bytes "$r" rxe0:1)" -gt 0 && "$(rail_bytes "$r" rxe1:1)" -gt 0 ]] || ok=0
+  done
+  ((rc == 0 && ok)) && pass "--rails 0,1: ranks on different rails connect over both, result checked" ||
+    { fail "--rails 0,1: exit $rc"; show "$out" 14; }
+  expect_usage "--rails '0,x'" --np 2 --transport verbs --rails 0,x
+  expect_usage "--rails 0,2: rail 2 for local rank 1, but --hca selects 2 rails" \
+    --np 2 --transport verbs --hca rxe0:1,rxe1:1 --rails 0,2
 }
 
 check_p2p() {
@@ -233,6 +263,7 @@ case "${1:-}" in
     check_gid_detection
     check_usage_errors
     check_rail_counters
+    check_rails
     check_p2p
     ;;
   allreduce)
