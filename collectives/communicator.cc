@@ -93,7 +93,7 @@ CostModel Communicator::cost_from_links() {
   const LevelLatency measured = measure_level_latency(context_, bootstrap_, topology_, options_.timeout,
                                                        [this](const transport::Completion& c) { engine_.accept(c); });
   if (measured.intra_us > 0 && level[0][0] > 0) level[0][0] = measured.intra_us;
-  if (measured.inter_us > 0 && level[1][0] > 0) level[1][0] = measured.inter_us;
+  if (measured.inter_us > 0 && level[1][0] > 0) level[1][0] = std::max(measured.inter_us, ring_step_us());
   // A network link's rate is its host's (tcp: the host's interface, verbs: all its rails):
   // what the model's inter level means, a host's budget that its crossing links share.
   const bool intra = level[0][0] > 0, inter = level[1][0] > 0;
@@ -103,6 +103,41 @@ CostModel Communicator::cost_from_links() {
   m.inter_alpha_us = inter ? level[1][0] : defaults.inter_alpha_us;
   m.inter_beta_bytes_per_us = inter ? level[1][1] : defaults.inter_beta_bytes_per_us;
   return m;
+}
+
+double Communicator::ring_step_us() {
+  // The notify ping-pong times a link; a step of the engine over it (a write, its arrival,
+  // the reduction, a credit back) costs more, several times more where ranks share cores
+  // (tests/netns on 2 cores: 19 us for the ping-pong, ~130 us a step). A flat ring
+  // allreduce of one element per rank has 2(n-1) steps, each as slow as the slowest link
+  // in the ring, which here crosses hosts: its time over the steps is the inter-host step.
+  const size_t count = static_cast<size_t>(size());
+  const size_t bytes = count * sizeof(float);
+  std::vector<float> host_in(count, 1.0f), host_out(count);
+  gpu::Memory dev_in(nullptr, [](void*) {}), dev_out(nullptr, [](void*) {});
+  void* in = host_in.data();
+  void* out = host_out.data();
+  if (on_gpu()) {
+    dev_in = gpu::alloc_device(bytes);
+    dev_out = gpu::alloc_device(bytes);
+    gpu::copy(dev_in.get(), host_in.data(), bytes);
+    in = dev_in.get();
+    out = dev_out.get();
+  }
+  constexpr int kWarmUp = 2, kTimed = 9;
+  bootstrap_.barrier();
+  std::vector<double> us;
+  for (int i = 0; i < kWarmUp + kTimed; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    allreduce(in, out, count, DataType::Float32, RedOp::Sum, Algorithm::Ring);
+    const std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - start;
+    if (i >= kWarmUp) us.push_back(took.count());
+  }
+  std::sort(us.begin(), us.end());
+  double slowest = 0;
+  for (const auto& word : bootstrap_.allgather(fmt::format("{}", us[us.size() / 2])))
+    slowest = std::max(slowest, std::stod(word));
+  return slowest / (2.0 * (size() - 1));
 }
 
 Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) {

@@ -116,6 +116,8 @@ class Communicator {
   bool some_link_writes_from_buffers() const;
   std::optional<CostModel> cost_;
   CostModel cost_from_links();
+  // One step of the engine between hosts, timed on a flat ring (collective).
+  double ring_step_us();
   struct Resolved {
     Algorithm asked = Algorithm::Auto;
     size_t bytes = SIZE_MAX;
