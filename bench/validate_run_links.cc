@@ -15,26 +15,32 @@ void Validation::links() {
   if (done.is_null()) done = nlohmann::json::object();
   const auto rounds = round_robin_rounds(static_cast<int>(nodes_.size()));
   const size_t pairs = nodes_.size() * (nodes_.size() - 1) / 2;
+  // A pair is measured once, and never with a lost end.
+  auto pending = [&](const std::string& rail, int a, int b) {
+    return !done.contains(link_key(rail, nodes_[static_cast<size_t>(a)], nodes_[static_cast<size_t>(b)])) &&
+           leader_[static_cast<size_t>(a)] >= 0 && leader_[static_cast<size_t>(b)] >= 0;
+  };
   auto rails = transport::per_rail(o_.transport);
   for (const auto& rail_options : rails) {
-    auto context = transport::make_network_context(boot_, rail_options);
+    auto context = transport::make_network_context(*boot_, rail_options);
     std::vector<int> others;
-    for (int r = 0; r < boot_.size(); ++r)
-      if (r != boot_.rank()) others.push_back(r);
+    for (int r = 0; r < boot_->size(); ++r)
+      if (r != boot_->rank()) others.push_back(r);
     context->connect(others);
     auto info = transport::link_info(*context);
     const std::string rail = info.empty() ? rail_options.name : info.front().name;
     P2pOptions p2p;
-    LinkTester tester(o_, p2p, boot_, *context);
+    LinkTester tester(o_, p2p, *boot_, *context);
     size_t left = 0;
     for (const auto& round : rounds)
-      for (auto [a, b] : round) left += done.contains(link_key(rail, nodes_[static_cast<size_t>(a)], nodes_[static_cast<size_t>(b)])) ? 0 : 1;
+      for (auto [a, b] : round) left += pending(rail, a, b) ? 1 : 0;
     for (size_t k = 0; k < rounds.size(); ++k) {
-      std::vector<int> partner(static_cast<size_t>(boot_.size()), -1);
+      std::vector<int> partner(static_cast<size_t>(boot_->size()), -1);
       std::vector<std::string> names;
+      std::vector<std::pair<int, int>> measured;
       for (auto [a, b] : rounds[k]) {
-        const std::string key = link_key(rail, nodes_[static_cast<size_t>(a)], nodes_[static_cast<size_t>(b)]);
-        if (done.contains(key)) continue;
+        if (!pending(rail, a, b)) continue;
+        measured.emplace_back(a, b);
         partner[static_cast<size_t>(leader_[static_cast<size_t>(a)])] = leader_[static_cast<size_t>(b)];
         partner[static_cast<size_t>(leader_[static_cast<size_t>(b)])] = leader_[static_cast<size_t>(a)];
         names.push_back(fmt::format("{} <-> {}", nodes_[static_cast<size_t>(a)], nodes_[static_cast<size_t>(b)]));
@@ -45,12 +51,11 @@ void Validation::links() {
       uint64_t wrong = 0;
       auto received = tester.rounds_one_way(partner, o_.max_bytes, wrong);
       uint64_t total_wrong = 0;
-      for (const auto& w : boot_.allgather(std::to_string(wrong))) total_wrong += std::stoull(w);
+      for (const auto& w : boot_->allgather(std::to_string(wrong))) total_wrong += std::stoull(w);
       if (total_wrong > 0)
         throw RunError(fmt::format("validate: {} bytes arrived wrong in round {} on rail {}", total_wrong, k + 1, rail));
-      for (auto [a, b] : rounds[k]) {
+      for (auto [a, b] : measured) {
         const std::string key = link_key(rail, nodes_[static_cast<size_t>(a)], nodes_[static_cast<size_t>(b)]);
-        if (done.contains(key)) continue;
         const double to_a = received[static_cast<size_t>(leader_[static_cast<size_t>(a)])];
         const double to_b = received[static_cast<size_t>(leader_[static_cast<size_t>(b)])];
         done[key] = {{"rail", rail}, {"a", nodes_[static_cast<size_t>(a)]}, {"b", nodes_[static_cast<size_t>(b)]},
@@ -101,15 +106,13 @@ void Validation::retest_lone_links(const std::string& rail, LinkTester& tester) 
         if (r.rail == rail && r.fail && r.slow_links == r.links) slow_everywhere[i] = true;
     bool any = false;
     for (const auto& lv : verdict.links) {
-      if (!lv.slow || slow_everywhere[static_cast<size_t>(lv.sample.a)] ||
-          slow_everywhere[static_cast<size_t>(lv.sample.b)])
-        continue;
-      any = true;
       const size_t a = static_cast<size_t>(lv.sample.a), b = static_cast<size_t>(lv.sample.b);
+      if (!lv.slow || slow_everywhere[a] || slow_everywhere[b] || leader_[a] < 0 || leader_[b] < 0) continue;
+      any = true;
       const std::string key = link_key(rail, nodes_[a], nodes_[b]);
       progress(fmt::format("rail {}: {} <-> {} again, alone ({} of 2): {:.3f} Gb/s is {:.0f} % below the baseline",
                            rail, nodes_[a], nodes_[b], attempt, lv.sample.gbps, -lv.deviation_pct));
-      std::vector<int> partner(static_cast<size_t>(boot_.size()), -1);
+      std::vector<int> partner(static_cast<size_t>(boot_->size()), -1);
       partner[static_cast<size_t>(leader_[a])] = leader_[b];
       partner[static_cast<size_t>(leader_[b])] = leader_[a];
       uint64_t wrong = 0;

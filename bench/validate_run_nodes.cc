@@ -22,11 +22,11 @@ void Validation::node_checks() {
   if (done.is_null()) done = nlohmann::json::object();
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const std::string& name = nodes_[i];
-    if (!done.contains(name)) {
+    if (!done.contains(name) && leader_[i] >= 0) {
       progress(fmt::format("node checks {} ({} of {})", name, i + 1, nodes_.size()));
       std::string mine;
-      if (boot_.rank() == leader_[i]) mine = to_json(measure_node(kNodeCopyBytes, kNodeCopyPasses)).dump();
-      done[name] = nlohmann::json::parse(boot_.allgather(mine)[static_cast<size_t>(leader_[i])]);
+      if (boot_->rank() == leader_[i]) mine = to_json(measure_node(kNodeCopyBytes, kNodeCopyPasses)).dump();
+      done[name] = nlohmann::json::parse(boot_->allgather(mine)[static_cast<size_t>(leader_[i])]);
       save_state();
     }
     figures_[i] = node_figures_from_json(done[name]);
@@ -54,8 +54,8 @@ void Validation::retest_slow_nodes() {
       progress(fmt::format("node checks {} again ({} of 2): CPU memory {:.1f} GB/s is below the nodes' {:.1f}",
                            nodes_[i], attempt, mem[i], base));
       std::string mine;
-      if (boot_.rank() == leader_[i]) mine = fmt::format("{}", cpu_memory_bandwidth_gbs(kNodeCopyBytes, kNodeCopyPasses));
-      const double again = std::stod(boot_.allgather(mine)[static_cast<size_t>(leader_[i])]);
+      if (boot_->rank() == leader_[i]) mine = fmt::format("{}", cpu_memory_bandwidth_gbs(kNodeCopyBytes, kNodeCopyPasses));
+      const double again = std::stod(boot_->allgather(mine)[static_cast<size_t>(leader_[i])]);
       if (again > mem[i]) {
         figures_[i].cpu_mem_gbs = again;
         done[nodes_[i]]["cpu_mem_gbs"] = again;

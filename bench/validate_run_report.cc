@@ -90,6 +90,9 @@ int Validation::report() {
   j["transport"] = o_.transport.name;
   j["elapsed_s"] = elapsed_s_;
   if (!broken_.empty()) j["stopped"] = broken_;
+  auto& lost = j["lost_nodes"] = nlohmann::json::array();
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (!data_.lost[i].empty()) lost.push_back({{"name", nodes_[i]}, {"cause", data_.lost[i]}});
   auto& jn = j["nodes"] = nlohmann::json::array();
   for (size_t i = 0; i < v.nodes.size(); ++i) {
     const auto& n = v.nodes[i];
@@ -100,7 +103,7 @@ int Validation::report() {
     for (const auto& m : n.metrics)
       metrics.push_back({{"metric", m.metric}, {"unit", m.unit}, {"value", m.value}, {"baseline", m.baseline},
                          {"deviation_pct", m.deviation_pct}, {"fail", m.fail}});
-    jn.push_back({{"name", n.name}, {"address", addresses_[static_cast<size_t>(leader_[i])]}, {"fail", n.fail},
+    jn.push_back({{"name", n.name}, {"address", node_address_[i]}, {"fail", n.fail},
                   {"lost", !data_.lost[i].empty()}, {"worst_deviation_pct", n.worst_deviation_pct},
                   {"causes", n.causes}, {"rails", rails}, {"metrics", metrics}, {"node_checks", to_json(figures_[i])}});
   }
@@ -123,8 +126,7 @@ int Validation::report() {
     // `sxcoll sft --hosts` reads this (sft_driver/inventory.cc): failed nodes excluded.
     nlohmann::json hosts = nlohmann::json::array();
     for (size_t i = 0; i < v.nodes.size(); ++i) {
-      const size_t r = static_cast<size_t>(leader_[i]);
-      nlohmann::json h{{"name", nodes_[i]}, {"address", addresses_[r]}, {"gpus", std::stoi(gpus_[r])}};
+      nlohmann::json h{{"name", nodes_[i]}, {"address", node_address_[i]}, {"gpus", node_gpus_[i]}};
       if (v.nodes[i].fail) {
         h["exclude"] = true;
         h["tags"] = {"validate: " + (v.nodes[i].causes.empty() ? std::string("failed") : v.nodes[i].causes.front())};
