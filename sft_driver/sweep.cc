@@ -43,16 +43,18 @@ int free_port() {
   return port;
 }
 
-// The hosts of one run: the first `nodes` usable ones of the inventory (none for local).
+// The hosts of one run: the first `nodes` usable ones of the inventory (none for local);
+// a GPU run's need a GPU per rank, a CPU run's none.
 std::optional<std::vector<Host>> pick_hosts(const SweepSetup& s, const HostReport& report, const RunSpec& run,
                                             std::string& why) {
   if (s.launcher->is_local()) return std::vector<Host>{};
   auto usable = report.usable();
+  const int gpus = run.device == "cpu" ? 0 : run.ranks_per_node;
   std::vector<Host> hosts;
   for (const auto& h : usable)
-    if (static_cast<int>(hosts.size()) < run.nodes && h.gpus >= run.ranks_per_node) hosts.push_back(h);
+    if (static_cast<int>(hosts.size()) < run.nodes && h.gpus >= gpus) hosts.push_back(h);
   if (static_cast<int>(hosts.size()) < run.nodes) {
-    why = fmt::format("needs {} hosts with {} GPUs, {} usable", run.nodes, run.ranks_per_node, hosts.size());
+    why = fmt::format("needs {} hosts with {} GPUs, {} usable", run.nodes, gpus, hosts.size());
     return std::nullopt;
   }
   return hosts;

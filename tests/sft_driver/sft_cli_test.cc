@@ -46,7 +46,8 @@ TEST(SftCli, BadInputIsOneLineAndExitTwo) {
       {"--launcher slurm --hosts hosts.json", "sxcoll: hosts hosts.json: hosts[0]: a: gpus: expected an integer 0..1024\n"},
       {"--nccl-env nccl_env.sh",
        "sxcoll: --nccl-env nccl_env.sh:2: expected 'export NAME=value' or a comment: 'NCCL_DEBUG=INFO'\n"},
-      {"--launcher slurm", "sxcoll: --launcher slurm needs --hosts FILE (the inventory of nodes)\n"},
+      {"--launcher slurm", "sxcoll: --launcher slurm needs --hosts FILE (the inventory of nodes), or to run inside an "
+                           "allocation (SLURM_JOB_NODELIST)\n"},
       {"--launcher ssh", "sxcoll: --launcher 'ssh': expected local, slurm, pdsh or mpirun\n"},
   };
   for (const auto& [flags, message] : cases) {
