@@ -9,6 +9,7 @@ import os
 import sys
 from typing import List, Optional
 
+from .ds_config import check_against_flags, load_ds_config
 from .errors import EXIT_RUNTIME, EXIT_USAGE, UsageError, print_error
 from .shapes import SHAPES
 
@@ -59,8 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'synthetic' (random tokens from --seed) or a packed-token file from sxcoll_worker.prepare")
     d.add_argument("--repeat-batch", action="store_true", help="reuse the first batch every step (overfit check)")
     r = p.add_argument_group("parallelism and device")
-    r.add_argument("--parallel", choices=("auto", "fsdp", "ddp"), default="auto",
-                   help="auto: FSDP full-shard where PyTorch >= 2 offers it on CUDA, else DDP")
+    r.add_argument("--parallel", choices=("auto", "fsdp", "ddp", "deepspeed"), default="auto",
+                   help="auto: FSDP full-shard where PyTorch >= 2 offers it on CUDA, else DDP; deepspeed: "
+                        "DeepSpeed ZeRO (stage from --deepspeed-config; needs DeepSpeed and CUDA)")
+    r.add_argument("--deepspeed-config", metavar="FILE",
+                   help="with --parallel deepspeed: the DeepSpeed JSON config (sxcoll sft writes it), read by "
+                        "DeepSpeed itself; must agree with the flags")
+    r.add_argument("--ds-optimizer", choices=("auto", "fused-adam", "torch-adamw"), default="auto",
+                   help="with --parallel deepspeed: auto = DeepSpeed's FusedAdam where its op builds, else "
+                        "torch's fused AdamW (optimizer offload always uses DeepSpeed's CPU Adam)")
     r.add_argument("--reduce-dtype", choices=("fp32", "bf16"), default="fp32",
                    help="FSDP gradient reduce-scatter dtype with --precision bf16")
     r.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
@@ -100,7 +108,27 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
             raise UsageError(f"--metrics {args.metrics}: folder {parent} does not exist")
     if args.checkpoint is None and args.model is None:
         args.model = "tiny"
+    _check_deepspeed_flags(args)
     return args
+
+
+def _world_size_from_env() -> int:
+    try:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError:
+        return 1  # read_env() reports the bad variable
+
+
+def _check_deepspeed_flags(args: argparse.Namespace) -> None:
+    if args.parallel != "deepspeed":
+        if args.deepspeed_config is not None:
+            raise UsageError("--deepspeed-config needs --parallel deepspeed")
+        return
+    if args.deepspeed_config is None:
+        raise UsageError("--parallel deepspeed needs --deepspeed-config FILE (sxcoll sft writes ds_config.json)")
+    cfg = load_ds_config(args.deepspeed_config)
+    check_against_flags(cfg, args, _world_size_from_env(), args.deepspeed_config)
+    args.ds_config = cfg
 
 
 def _is_other_rank() -> bool:
