@@ -190,7 +190,7 @@ TEST(SftCli, TinyCpuSweepKilledResumedAndReported) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "model_size,nodes,samples_per_sec,gpu_utilization,tokens_per_sec,tokens_per_sec_per_gpu,mfu_pct,"
             "peak_memory_gib,memory_headroom_gib,gpu_memory_used_max_mib,gpu_power_mean_w,model,gpus,ranks,micro_batch,"
-            "grad_accum,seq_len,status,run_id");
+            "grad_accum,seq_len,status,run_id,engine");
   EXPECT_NE(csv.find("\ntiny,1," + fixed(s1["samples_per_s"], 3) + ",not available (no NVIDIA GPU)," + fixed(tps1, 1) +
                      "," + fixed(tps1, 1) + ","),
             std::string::npos) << csv;

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="deadline for any collective; a dead or stuck peer fails the run after this")
     o = p.add_argument_group("output")
     o.add_argument("--metrics", metavar="FILE", help="also write the JSON lines to FILE (rank 0)")
+    o.add_argument("--profile", metavar="FILE",
+                   help="after the measured steps, run one more under torch.profiler and write its operator "
+                        "table to FILE (rank 0; other ranks FILE.rankN); that step is in no record")
     o.add_argument("--peak-tflops", type=float, default=None,
                    help="dense bf16 peak per GPU in TFLOP/s for MFU, overriding the built-in table")
     return p
@@ -102,6 +105,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         raise UsageError(f"--peak-tflops must be positive, got {args.peak_tflops}")
     if args.checkpoint is not None and not os.path.isdir(args.checkpoint):
         raise UsageError(f"--checkpoint {args.checkpoint}: not a directory")
+    if args.profile is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.profile))):
+        raise UsageError(f"--profile {args.profile}: its folder does not exist")
     if args.metrics is not None:
         parent = os.path.dirname(os.path.abspath(args.metrics))
         if not os.path.isdir(parent):

@@ -100,6 +100,8 @@ def wrap_deepspeed(deepspeed, factory: Callable[[], nn.Module], args, cfg: Dict,
     """Builds the model the ZeRO way for the stage and hands it to deepspeed.initialize."""
     logging.getLogger("DeepSpeed").setLevel(logging.WARNING)  # its INFO lines would interleave with ours
     deepspeed.utils.logger.setLevel(logging.WARNING)
+    if "WORLD_SIZE" not in os.environ:  # a lone worker: DeepSpeed's engine insists on torchrun's variables
+        os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1")
     deepspeed.init_distributed(dist_backend="nccl", auto_mpi_discovery=False)  # adopts our process group
     stage = zero_stage(cfg)
     if stage == 3:

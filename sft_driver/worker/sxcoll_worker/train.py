@@ -256,15 +256,18 @@ def train(args, denv: DistEnv, device: torch.device, shape: ModelShape, parallel
     tokens = denv.world_size * args.grad_accum * args.micro_batch * args.seq_len
     samples = denv.world_size * args.grad_accum * args.micro_batch
     steps = []
+    def one_step(step: int):
+        stepper.set_lr(lr_at(step, args))
+        loss_sum = torch.zeros((), device=device, dtype=torch.float32)
+        for micro in range(args.grad_accum):
+            loss_sum += stepper.micro_step(batches.get(step - 1, micro), micro == args.grad_accum - 1)
+        return loss_sum, stepper.finish()
+
     for step in range(1, args.steps + 1):
         sync()
         start = time.perf_counter()
         lr = lr_at(step, args)
-        stepper.set_lr(lr)
-        loss_sum = torch.zeros((), device=device, dtype=torch.float32)
-        for micro in range(args.grad_accum):
-            loss_sum += stepper.micro_step(batches.get(step - 1, micro), micro == args.grad_accum - 1)
-        grad_norm = stepper.finish()
+        loss_sum, grad_norm = one_step(step)
         sync()
         elapsed = time.perf_counter() - start
         peak = peak_memory(device)
@@ -276,6 +279,11 @@ def train(args, denv: DistEnv, device: torch.device, shape: ModelShape, parallel
         writer.write(record)
     writer.write(summary_record(steps, denv.world_size, on_gpu, flops_per_token(shape, args.seq_len),
                                 peak_flops, mem_total))
+    if args.profile:
+        from .profile_step import profile_one_step
+
+        path = args.profile if denv.rank == 0 else f"{args.profile}.rank{denv.rank}"
+        profile_one_step(path, lambda: one_step(args.steps + 1), on_gpu, f"{wrapped.name}, rank {denv.rank}")
     return EXIT_OK
 
 
