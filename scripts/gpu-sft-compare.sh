@@ -76,7 +76,7 @@ check() {
 
 ds_optimizer=auto
 build_fused_adam() {
-  timeout 300 python3 -c 'import time; t = time.time()
+  timeout 150 python3 -c 'import time; t = time.time()
 from sxcoll_worker.deepspeed_engine import import_deepspeed
 import_deepspeed()
 from deepspeed.ops.op_builder import FusedAdamBuilder
@@ -98,7 +98,7 @@ write_plan() {
   "defaults": {
     "seq_len": $SEQ, "micro_batch": $MB, "grad_accum": 1, "nodes": 1,
     "ranks_per_node": 1, "steps": $STEPS, "warmup_steps": $WARMUP, "precision": "bf16",
-    "activation_checkpointing": true, "device": "cuda", "data": "synthetic", "timeout_s": 420,
+    "activation_checkpointing": true, "device": "cuda", "data": "synthetic", "timeout_s": 240,
     "env": {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1", "NVSHMEM_DISABLE_NVLS": "1",
             "PYTHONPATH": "$site"}
   },

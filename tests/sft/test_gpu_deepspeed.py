@@ -76,7 +76,7 @@ class GpuDeepSpeedTest(unittest.TestCase):
     def train(cls, name, extra):
         metrics = os.path.join(cls.tmp, f"{name}.jsonl")
         r = subprocess.run([sys.executable, "-m", "sxcoll_worker", *FLAGS, *extra, "--metrics", metrics],
-                           env=gpu_env(), cwd=support.REPO, capture_output=True, text=True, timeout=400)
+                           env=gpu_env(), cwd=support.REPO, capture_output=True, text=True, timeout=200)
         if r.returncode != 0:
             raise AssertionError(f"{name}: exit {r.returncode}\n{r.stderr[-4000:]}")
         lines = support.read_jsonl(metrics)
