@@ -51,7 +51,8 @@ DOCUMENTED_ZERO = {"stage", "allgather_partitions", "allgather_bucket_size", "ov
                    "stage3_max_live_parameters", "stage3_max_reuse_distance", "stage3_prefetch_bucket_size",
                    "stage3_param_persistence_threshold", "sub_group_size", "elastic_checkpoint",
                    "stage3_gather_16bit_weights_on_model_save", "ignore_unused_parameters", "round_robin_gradients",
-                   "zero_hpz_partition_size", "zero_quantized_weights", "zero_quantized_gradients"}
+                   "zero_hpz_partition_size", "zero_quantized_weights", "zero_quantized_gradients",
+                   "memory_efficient_linear"}  # the last: DeepSpeedZeroConfig, deepspeed.readthedocs.io "ZeRO"
 DOCUMENTED_OFFLOAD_OPTIMIZER = {"device", "nvme_path", "pin_memory", "ratio", "buffer_count", "fast_init"}
 DOCUMENTED_OPTIMIZER_TYPES = {"Adam", "AdamW", "OneBitAdam", "ZeroOneAdam", "OneBitLamb", "Lamb", "Lion"}
 

@@ -11,13 +11,6 @@ from typing import Callable
 import torch
 
 
-def _device_us(evt) -> float:
-    for name in ("self_device_time_total", "self_cuda_time_total"):
-        if hasattr(evt, name):
-            return float(getattr(evt, name))
-    return 0.0
-
-
 def profile_one_step(path: str, run_step: Callable[[], None], on_gpu: bool, label: str) -> None:
     from torch.profiler import ProfilerActivity, profile
 
@@ -29,12 +22,10 @@ def profile_one_step(path: str, run_step: Callable[[], None], on_gpu: bool, labe
             torch.cuda.synchronize()
         wall_s = time.perf_counter() - start
     events = prof.key_averages()
-    busy_s = sum(_device_us(e) for e in events) / 1e6
+    # (Summing the rows' device time would count a kernel under every operator that launched it;
+    # the table's own footer, "Self CUDA time total", counts each kernel once.)
     sort = "self_device_time_total" if events and hasattr(events[0], "self_device_time_total") else "self_cuda_time_total"
     with open(path, "w") as f:
         f.write(f"# {label}: one extra step under torch.profiler, after the measured ones\n")
-        f.write(f"# step wall time {wall_s:.3f} s (profiler on)")
-        if on_gpu:
-            f.write(f"; GPU busy (sum of kernels' self time) {busy_s:.3f} s = {100 * busy_s / wall_s:.1f} % of it")
-        f.write("\n")
+        f.write(f"# step wall time {wall_s:.3f} s (profiler on); against it, the footer's kernel time\n")
         f.write(events.table(sort_by=sort if on_gpu else "self_cpu_time_total", row_limit=40) + "\n")
