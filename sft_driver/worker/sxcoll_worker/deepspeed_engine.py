@@ -9,7 +9,9 @@ differs is who shards and steps. DeepSpeed reads the driver's config file itself
   FSDP's meta-device build. ZeRO-2 builds it on the GPU in fp32 and lets DeepSpeed cast it.
 - Activation checkpointing is the model's own torch.utils.checkpoint, but reentrant: ZeRO-3
   re-gathers parameters through module hooks during the recomputation, and non-reentrant
-  checkpointing's metadata check sees them released (DeepSpeed issues #8130, #8148).
+  checkpointing's metadata check is known to see them released (DeepSpeed issues #8130,
+  #8148). The price, measured on one H200 (docs/PERFORMANCE.md): reentrant recomputation
+  also redoes each layer's last product, which the non-reentrant kind skips (~3.5 % of a 7B step).
 - Optimizer: DeepSpeed's FusedAdam where its CUDA op builds (DeepSpeed then builds it from
   the file's "optimizer" block), else torch's fused AdamW with the same hyperparameters;
   with optimizer offload, DeepSpeed's CPU Adam (ZeRO-Offload refuses a client optimizer).
