@@ -59,20 +59,8 @@ worker="$PWD/sft_driver/worker"
 export PYTHONPATH="$worker${site:+:$site}"
 failed=()
 
-# Runs one named check, its output in RESULTS/NAME.log; a failure is remembered, not fatal.
-check() {
-  local name=$1
-  shift
-  echo "== $name: $*"
-  local start=$SECONDS
-  if "$@" >"$RESULTS/$name.log" 2>&1; then
-    echo "   ok ($((SECONDS - start)) s)"
-  else
-    echo "   FAILED ($((SECONDS - start)) s): last lines of $RESULTS/$name.log:"
-    tail -8 "$RESULTS/$name.log" | sed 's/^/   | /'
-    failed+=("$name")
-  fi
-}
+# shellcheck source=lib/check.sh
+source scripts/lib/check.sh  # check NAME COMMAND...
 
 ds_optimizer=auto
 build_fused_adam() {
@@ -156,8 +144,4 @@ for step in "${steps[@]}"; do
   esac
 done
 
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "FAILED: ${failed[*]}"
-  exit 1
-fi
-echo "all passed"
+finish
