@@ -10,6 +10,7 @@ packages=(
   openmpi-bin libopenmpi-dev   # the MPI_Allreduce peer of the benchmark, and mpirun launches
   libibverbs-dev               # the verbs transport (headers; the Soft-RoCE tests install the rest)
   python3-torch                # the SFT worker and its tests (CPU PyTorch for /usr/bin/python3)
+  python3-typing-extensions    # the vendored pydantic 1 that sft_deepspeed_config loads DeepSpeed's config models with
   gnuplot-nox                  # sxcoll sft: the report's charts
   weasyprint                   # sxcoll sft: the report's PDF (HTML -> PDF)
   poppler-utils                # sxcoll sft tests: pdftotext, pdftoppm read the PDF back
