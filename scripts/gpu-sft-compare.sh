@@ -13,7 +13,7 @@
 # Environment:
 #   BUILD      build tree with app/sxcoll (default build/; built when absent); a prebuilt tree may
 #              carry its runtime libraries in BUILD/lib
-#   DEEPSPEED_VENDOR  DeepSpeed for the worker: the vendored tarball (../shared/vendor/
+#   DEEPSPEED_VENDOR  DeepSpeed for the worker: the vendored tarball (third_party/deepspeed/
 #              deepspeed-vendor.tar.gz, the default) or an unpacked folder; "installed": the
 #              interpreter's own
 #   RESULTS    where logs and results go (default gpu-sft-compare-results/)
@@ -23,7 +23,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 RESULTS=${RESULTS:-gpu-sft-compare-results}
-VENDOR=${DEEPSPEED_VENDOR:-../shared/vendor/deepspeed-vendor.tar.gz}
+VENDOR=${DEEPSPEED_VENDOR:-third_party/deepspeed/deepspeed-vendor.tar.gz}
 MB=${MB:-8}
 SEQ=${SEQ:-4096}
 STEPS=${STEPS:-5}

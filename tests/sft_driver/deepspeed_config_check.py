@@ -8,7 +8,7 @@ ds_config.json) for ZeRO-2, ZeRO-3 and ZeRO-3 with optimizer offload. Three chec
 1. Every key is one of DeepSpeed's documented keys (deepspeed.ai/docs/config-json), from a
    table here; always runs.
 2. DeepSpeed's own config code, where the vendored package (DeepSpeed 0.14.5, pydantic 1,
-   hjson: ../shared/vendor/deepspeed-vendor.tar.gz beside the checkout, or
+   hjson: third_party/deepspeed/deepspeed-vendor.tar.gz in the checkout, or
    SXCOLL_DEEPSPEED_VENDOR = that tarball or its unpacked folder) can be loaded: the
    "zero_optimization" block through its pydantic model DeepSpeedZeroConfig (extra keys
    forbidden, every type checked), the top-level keys against the names in
@@ -90,7 +90,7 @@ def dry_run_configs():
 def vendor_site():
     """The unpacked vendor folder, or None with the reason."""
     given = os.environ.get("SXCOLL_DEEPSPEED_VENDOR")
-    path = given or os.path.join(os.path.dirname(REPO), "shared", "vendor", "deepspeed-vendor.tar.gz")
+    path = given or os.path.join(REPO, "third_party", "deepspeed", "deepspeed-vendor.tar.gz")
     if os.path.isdir(path):
         return path, None
     if not os.path.isfile(path):
