@@ -88,6 +88,7 @@ bench::BenchOptions to_options(const BenchCommand& c) {
   o.transport.sockets_per_peer = parse_int(c.knob("--nsocks"), "--nsocks");
   o.transport.tcp_io = c.knob("--tcp-io");
   o.transport.hca = c.knob("--hca");
+  o.transport.rails = c.knob("--rails");
   o.transport.qps = parse_int(c.knob("--qps"), "--qps");
   o.transport.traffic_class = parse_int(c.knob("--tc"), "--tc");
   o.transport.service_level = c.sl;

@@ -9,6 +9,7 @@
 
 #include "sft_driver/report/report.h"
 #include "sft_driver/results_dir.h"
+#include "sft_driver/slurm_hostlist.h"
 #include "sft_driver/sweep.h"
 #include "transport/error.h"
 
@@ -80,8 +81,18 @@ sft::SweepSetup to_setup(const SftCommand& c) {
     }
   }
   s.launcher = sft::make_launcher(launcher);
+  // Inside a Slurm allocation (sbatch, salloc) its nodes are the inventory.
+  const char* nodelist = std::getenv("SLURM_JOB_NODELIST");
+  if (launcher == "slurm" && !s.inventory && nodelist != nullptr && *nodelist != '\0') {
+    const char* gpus = std::getenv("SLURM_GPUS_ON_NODE");
+    s.inventory = sft::inventory_from_hostlist(nodelist, gpus != nullptr ? std::atoi(gpus) : 0, "SLURM_JOB_NODELIST");
+    nlohmann::json hosts = nlohmann::json::array();
+    for (const auto& h : s.inventory->hosts) hosts.push_back({{"name", h.name}, {"address", h.address}, {"gpus", h.gpus}});
+    s.inventory_text = nlohmann::json{{"hosts", hosts}}.dump(2) + "\n";
+  }
   if (!s.launcher->is_local() && !s.inventory)
-    throw UsageError(fmt::format("--launcher {} needs --hosts FILE (the inventory of nodes)", launcher));
+    throw UsageError(fmt::format("--launcher {} needs --hosts FILE (the inventory of nodes){}", launcher,
+                                 launcher == "slurm" ? ", or to run inside an allocation (SLURM_JOB_NODELIST)" : ""));
   if (!c.python.empty()) s.plan.python = c.python;
   if (c.timeout_option->count() > 0) {
     if (!(c.timeout_s > 0)) throw UsageError(fmt::format("--timeout {}: expected a positive number of seconds", c.timeout_s));

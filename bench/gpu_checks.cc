@@ -3,7 +3,9 @@
 #include <dlfcn.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include <fmt/core.h>
 
@@ -53,6 +55,22 @@ std::optional<double> matmul_tflops(const Cublas& blas, int device, std::string&
   constexpr int n = 8192, reps = 10;
   const size_t bytes = size_t{n} * n * 2;
   auto a = gpu::alloc_device(bytes), b = gpu::alloc_device(bytes), c = gpu::alloc_device(size_t{n} * n * 4);
+  // Inputs of real values in [-1, 1) (bf16: the top half of a float), as a training step's
+  // are: uninitialised memory may hold NaNs and denormals, zeros draw less power; neither
+  // is what a GEMM of a model meets.
+  {
+    std::vector<uint16_t> values(size_t{n} * n);
+    uint32_t state = 0x2545f491u + static_cast<uint32_t>(device);
+    for (auto& v : values) {
+      state = state * 1664525u + 1013904223u;
+      const float x = static_cast<float>(state >> 8) / static_cast<float>(1u << 23) - 1.0f;
+      uint32_t bits;
+      std::memcpy(&bits, &x, sizeof bits);
+      v = static_cast<uint16_t>(bits >> 16);
+    }
+    gpu::copy(a.get(), values.data(), bytes);
+    gpu::copy(b.get(), values.data(), bytes);
+  }
   void* handle = nullptr;
   if (blas.create(&handle) != 0) {
     note = fmt::format("GPU {}: cublasCreate failed", device);

@@ -275,7 +275,10 @@ std::vector<EngineReport> run_sxcoll(const BenchOptions& o, bootstrap::Bootstrap
                                      RunDescription run) {
   // hier needs the hosts, known only now: refused before anything connects.
   check_algorithm(o.algorithm, Topology::from_hostnames(boot.hostnames()));
-  auto context = transport::make_context(boot, o.transport);
+  transport::TransportOptions transport = o.transport;
+  // GPU buffers: the rail a rank drives is the one nearest to its GPU (--rails).
+  if (o.comm.memory == transport::MemoryKind::Cuda) transport.gpu_bus_id = gpu::pci_bus_id(gpu_of(boot));
+  auto context = transport::make_context(boot, transport);
   Communicator comm(boot, *context, o.comm);
   SxcollEngine engine(comm, o.algorithm, context->describe());
   if (o.comm.memory == transport::MemoryKind::Cuda) run.data_path = comm.data_path();

@@ -39,6 +39,11 @@ std::vector<EngineKnob> make_table() {
   hca.transport = "verbs";
   hca.help = "verbs: ports to use, NCCL_IB_HCA syntax (mlx5_0:1,mlx5_1:1; =exact; ^exclude); default every active "
              "RoCE port";
+  EngineKnob rails{"--rails", "SXCOLL_RAILS", "", "auto", KnobKind::Text};
+  rails.transport = "verbs";
+  rails.help = "verbs: which rails a rank's links use: all, local (one per rank: the nearest to its GPU by PCIe, "
+               "else split by local rank), a rail per local rank (0,0,1,1), or auto (local where a host has as many "
+               "ranks as rails)";
   return {
       choice("--algo", "SXCOLL_ALGO", "auto", {"auto", "ring", "tree", "rd", "ring_topo", "hier"}, "",
              "ring, tree, rd (recursive doubling, 2^k ranks), ring_topo (ring host by host), hier (within hosts, then "
@@ -51,6 +56,7 @@ std::vector<EngineKnob> make_table() {
              "tcp: threads (a sender and a receiver thread per socket), inline (all I/O on the rank's own thread) or "
              "auto (threads where each local rank has 4 cores or more)"),
       hca,
+      rails,
       integer("--qps", "SXCOLL_QPS", "NCCL_IB_QPS_PER_CONNECTION", "1", 1, 64, "verbs",
               "verbs: QPs per connection and rail; large writes are split over them"),
       integer("--tc", "SXCOLL_TC", "NCCL_IB_TC", "0", 0, 255, "verbs", "verbs: GRH traffic class of every QP"),

@@ -19,13 +19,41 @@ int layout_channels(Algorithm algo, int requested) {
   return requested;
 }
 
+namespace {
+
+// Where each rank drives one rail (Topology::set_rails), channel c crosses every host
+// boundary on rail c % rails: the host's ranks of that rail come first and last, so the
+// channel leaves one host and enters the next from ranks that drive the same NIC (the
+// rail-optimized fabric's rails do not meet below the spine). Empty where some host has
+// fewer than two ranks of that rail: the rotation then spreads the crossings instead.
+std::vector<int> rail_aligned_order(const Topology& topology, int channel) {
+  const int nrails = topology.rails_set();
+  const int rail = channel % nrails;
+  std::vector<int> order;
+  for (int h = 0; h < topology.hosts(); ++h) {
+    std::vector<int> on, off;
+    for (int r : topology.ranks_on(h)) (topology.rail_of(r, nrails) == rail ? on : off).push_back(r);
+    if (on.size() < 2) return {};
+    // Channels beyond the rails cross from other ranks of the rail.
+    std::rotate(on.begin(), on.begin() + static_cast<long>(static_cast<size_t>(channel / nrails) % on.size()), on.end());
+    order.push_back(on.front());
+    order.insert(order.end(), off.begin(), off.end());
+    order.insert(order.end(), on.begin() + 1, on.end());
+  }
+  return order;
+}
+
+}  // namespace
+
 std::vector<int> topo_ring_order(const Topology& topology, int channel, int channels) {
+  // One host: no boundary to spread, and the ring stays the flat one.
+  if (topology.hosts() > 1 && topology.rails_set() > 1)
+    if (auto aligned = rail_aligned_order(topology, channel); !aligned.empty()) return aligned;
   std::vector<int> order;
   order.reserve(static_cast<size_t>(topology.size()));
   for (int h = 0; h < topology.hosts(); ++h) {
     const auto& ranks = topology.ranks_on(h);
     const int n = static_cast<int>(ranks.size());
-    // One host: no boundary to spread, and the ring stays the flat one.
     const int shift = topology.hosts() == 1 ? 0 : channel * n / channels;
     for (int i = 0; i < n; ++i) order.push_back(ranks[static_cast<size_t>((i + shift) % n)]);
   }

@@ -50,10 +50,20 @@ Communicator::Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& 
   if (on_gpu()) use_step_queue(gpu::make_queue(), false);
   if (topology_.size() != size())
     throw std::logic_error(fmt::format("rank {}: {} hostnames for {} ranks", rank(), topology_.size(), size()));
+  // Where every rank drives one rail (verbs --rails), ring_topo keeps each channel's host
+  // crossings on one rail: the ranks must agree on the rails before the peers are chosen.
+  std::vector<int> rails;
+  for (const auto& word : bootstrap_.allgather(std::to_string(context_.driven_rail()))) rails.push_back(std::stoi(word));
+  if (std::all_of(rails.begin(), rails.end(), [](int r) { return r >= 0; })) topology_.set_rails(std::move(rails));
   peers_ = peers_to_connect(topology_, rank(), options_.channels);
   context_.connect(peers_);
-  cost_ = options_.cost ? *options_.cost : cost_from_links();
+  cost_ = options_.cost;
   registers_buffers_ = some_link_writes_from_buffers();
+}
+
+const CostModel& Communicator::cost() {
+  if (!cost_) cost_ = cost_from_links();
+  return *cost_;
 }
 
 CostModel Communicator::cost_from_links() {
@@ -80,9 +90,10 @@ CostModel Communicator::cost_from_links() {
   // The latencies as measured here and now: a step's cost depends on this run's cores and
   // network as much as on the transport (TCP: 20 us over loopback, ~100 us between the
   // namespace hosts of tests/netns on 2 cores).
-  const LevelLatency measured = measure_level_latency(context_, bootstrap_, topology_, options_.timeout);
+  const LevelLatency measured = measure_level_latency(context_, bootstrap_, topology_, options_.timeout,
+                                                       [this](const transport::Completion& c) { engine_.accept(c); });
   if (measured.intra_us > 0 && level[0][0] > 0) level[0][0] = measured.intra_us;
-  if (measured.inter_us > 0 && level[1][0] > 0) level[1][0] = measured.inter_us;
+  if (measured.inter_us > 0 && level[1][0] > 0) level[1][0] = std::max(measured.inter_us, ring_step_us());
   // A network link's rate is its host's (tcp: the host's interface, verbs: all its rails):
   // what the model's inter level means, a host's budget that its crossing links share.
   const bool intra = level[0][0] > 0, inter = level[1][0] > 0;
@@ -94,11 +105,46 @@ CostModel Communicator::cost_from_links() {
   return m;
 }
 
-Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) const {
+double Communicator::ring_step_us() {
+  // The notify ping-pong times a link; a step of the engine over it (a write, its arrival,
+  // the reduction, a credit back) costs more, several times more where ranks share cores
+  // (tests/netns on 2 cores: 19 us for the ping-pong, ~130 us a step). A flat ring
+  // allreduce of one element per rank has 2(n-1) steps, each as slow as the slowest link
+  // in the ring, which here crosses hosts: its time over the steps is the inter-host step.
+  const size_t count = static_cast<size_t>(size());
+  const size_t bytes = count * sizeof(float);
+  std::vector<float> host_in(count, 1.0f), host_out(count);
+  gpu::Memory dev_in(nullptr, [](void*) {}), dev_out(nullptr, [](void*) {});
+  void* in = host_in.data();
+  void* out = host_out.data();
+  if (on_gpu()) {
+    dev_in = gpu::alloc_device(bytes);
+    dev_out = gpu::alloc_device(bytes);
+    gpu::copy(dev_in.get(), host_in.data(), bytes);
+    in = dev_in.get();
+    out = dev_out.get();
+  }
+  constexpr int kWarmUp = 2, kTimed = 9;
+  bootstrap_.barrier();
+  std::vector<double> us;
+  for (int i = 0; i < kWarmUp + kTimed; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    allreduce(in, out, count, DataType::Float32, RedOp::Sum, Algorithm::Ring);
+    const std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - start;
+    if (i >= kWarmUp) us.push_back(took.count());
+  }
+  std::sort(us.begin(), us.end());
+  double slowest = 0;
+  for (const auto& word : bootstrap_.allgather(fmt::format("{}", us[us.size() / 2])))
+    slowest = std::max(slowest, std::stod(word));
+  return slowest / (2.0 * (size() - 1));
+}
+
+Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) {
   // A loop of calls asks for the same algorithm and size each time: answered once.
   if (last_resolved_.asked == algorithm && last_resolved_.bytes == bytes) return last_resolved_.chosen;
   check_algorithm(algorithm, topology_);
-  const Algorithm chosen = algorithm == Algorithm::Auto ? choose_algorithm(topology_, bytes, cost_) : algorithm;
+  const Algorithm chosen = algorithm == Algorithm::Auto ? choose_algorithm(topology_, bytes, cost()) : algorithm;
   last_resolved_ = Resolved{algorithm, bytes, chosen};
   return chosen;
 }

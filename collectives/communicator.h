@@ -54,14 +54,18 @@ class Communicator {
   int size() const { return bootstrap_.size(); }
   const CommunicatorOptions& options() const { return options_; }
   const Topology& topology() const { return topology_; }
-  // The model --algo auto picks by: options().cost, or what the links say (same on every rank).
-  const CostModel& cost() const { return cost_; }
+  // The model --algo auto picks by: options().cost, or what the links say (same on every
+  // rank). Without options().cost the first call measures the links' latency: collective
+  // then (every rank calls it, or an allreduce with Algorithm::Auto, at the same point), so
+  // that a run with a fixed algorithm never pays for the measurement.
+  const CostModel& cost();
 
   // In place when input == output. Collective: every rank calls it with the same count,
   // type, op and algorithm.
   void allreduce(const void* input, void* output, size_t count, DataType type, RedOp op,
                  Algorithm algorithm = Algorithm::Auto);
-  Algorithm resolve(Algorithm algorithm, size_t bytes) const;
+  // The algorithm an allreduce of `bytes` runs; collective where cost() is (Auto, first call).
+  Algorithm resolve(Algorithm algorithm, size_t bytes);
 
   // The rest of nccl-tests' set, with NCCL's arguments (collective_layout.h says how each
   // runs). Counts are NCCL's: allgather's and reduce_scatter's count is one rank's block
@@ -140,14 +144,16 @@ class Communicator {
   std::vector<int> peers_;  // connected, in rank order
   bool registers_buffers_ = false;  // some link writes from the user's buffers (does not stage)
   bool some_link_writes_from_buffers() const;
-  CostModel cost_;
+  std::optional<CostModel> cost_;
   CostModel cost_from_links();
+  // One step of the engine between hosts, timed on a flat ring (collective).
+  double ring_step_us();
   struct Resolved {
     Algorithm asked = Algorithm::Auto;
     size_t bytes = SIZE_MAX;
     Algorithm chosen = Algorithm::Auto;
   };
-  mutable Resolved last_resolved_;
+  Resolved last_resolved_;
   std::map<PlanKey, Plan> plans_;
   // Scratch, grown (at least doubling) to the largest call's need. Outgrown buffers are
   // kept: a transport may cache their registration by address, which a new buffer could reuse.

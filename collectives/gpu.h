@@ -25,6 +25,8 @@ int probe_device_count();
 void use_device(int ordinal);
 // "NVIDIA H200 (GPU 0, bus 0000:19:00.0)": for the bench header.
 std::string describe_device(int ordinal);
+// "0000:19:00.0": where the device sits on PCIe (the verbs rail nearest to it is the one to drive).
+std::string pci_bus_id(int ordinal);
 
 // Device memory (cudaMalloc), never zero-sized.
 Memory alloc_device(size_t bytes);

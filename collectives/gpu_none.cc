@@ -19,6 +19,7 @@ int device_count() { return 0; }
 int probe_device_count() { return 0; }
 void use_device(int) { no_cuda(); }
 std::string describe_device(int) { no_cuda(); }
+std::string pci_bus_id(int) { no_cuda(); }
 Memory alloc_device(size_t) { no_cuda(); }
 Memory alloc_host_mapped(size_t) { no_cuda(); }
 void copy(void*, const void*, size_t) { no_cuda(); }

@@ -21,7 +21,7 @@ constexpr uint32_t kImm = 0x7fff'fff0u;
 // Ping-pongs with `peer`; the leader returns the one-way latency in microseconds (half the
 // median round trip), the other end -1.
 double ping_pong(transport::Context& context, int peer, bool leads, std::chrono::milliseconds timeout,
-                 int round_trips) {
+                 const CompletionSink& others, int round_trips) {
   transport::Pair& pair = context.pair(peer);
   std::vector<transport::Completion> done;
   int arrived = 0, sent = 0, posted = 0;
@@ -33,8 +33,12 @@ double ping_pong(transport::Context& context, int peer, bool leads, std::chrono:
       // keep its peer off the core where ranks outnumber cores.
       context.progress(done, 1);
       for (const auto& c : done) {
-        if (c.type == transport::Completion::Type::Arrived && c.peer == peer && c.imm == kImm) ++arrived;
-        if (c.type == transport::Completion::Type::Sent && c.cookie == kCookie) ++sent;
+        if (c.type == transport::Completion::Type::Arrived && c.peer == peer && c.imm == kImm)
+          ++arrived;
+        else if (c.type == transport::Completion::Type::Sent && c.cookie == kCookie)
+          ++sent;
+        else
+          others(c);
       }
       if (arrived < want && deadline.expired())
         throw RunError(fmt::format("rank {}: measuring the latency to rank {}: no answer for {} ms", context.rank(),
@@ -67,7 +71,10 @@ double ping_pong(transport::Context& context, int peer, bool leads, std::chrono:
     done.clear();
     context.progress(done, 1);
     for (const auto& c : done)
-      if (c.type == transport::Completion::Type::Sent && c.cookie == kCookie) ++sent;
+      if (c.type == transport::Completion::Type::Sent && c.cookie == kCookie)
+        ++sent;
+      else
+        others(c);
     if (sent < posted && deadline.expired())
       throw RunError(fmt::format("rank {}: measuring the latency to rank {}: our notifies did not complete",
                                  context.rank(), peer));
@@ -86,7 +93,8 @@ double median(std::vector<double> v) {
 }  // namespace
 
 LevelLatency measure_level_latency(transport::Context& context, bootstrap::Bootstrap& bootstrap,
-                                   const Topology& topology, std::chrono::milliseconds timeout, int round_trips) {
+                                   const Topology& topology, std::chrono::milliseconds timeout,
+                                   const CompletionSink& others, int round_trips) {
   const int n = topology.size();
   const int me = bootstrap.rank();
   double mine[2] = {-1, -1};  // intra, inter
@@ -102,7 +110,7 @@ LevelLatency measure_level_latency(transport::Context& context, bootstrap::Boots
     }
     bootstrap.barrier();  // every pair of the round starts together, as a collective's links do
     if (partner < 0 || partner == me) continue;
-    const double us = ping_pong(context, partner, me < partner, timeout, round_trips);
+    const double us = ping_pong(context, partner, me < partner, timeout, others, round_trips);
     double& level = mine[topology.host_of(partner) == topology.host_of(me) ? 0 : 1];
     if (us >= 0) level = std::max(level, us);
   }

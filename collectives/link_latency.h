@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 
 #include "collectives/topology.h"
 #include "transport/bootstrap/bootstrap.h"
@@ -23,9 +24,11 @@ struct LevelLatency {
 // them; each pair ping-pongs `round_trips` notifies, the lower rank timing each round trip
 // (half the median is the pair's latency). The result is the median over the pairs of each
 // level, the same on every rank. Every wait has `timeout`; a peer
-// that does not answer is a RunError naming it.
+// that does not answer is a RunError naming it. Completions that are not the
+// measurement's (credits of an earlier collective still arriving) go to `others`.
+using CompletionSink = std::function<void(const transport::Completion&)>;
 LevelLatency measure_level_latency(transport::Context& context, bootstrap::Bootstrap& bootstrap,
                                    const Topology& topology, std::chrono::milliseconds timeout,
-                                   int round_trips = 32);
+                                   const CompletionSink& others, int round_trips = 32);
 
 }  // namespace sxcoll

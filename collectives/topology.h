@@ -3,6 +3,7 @@
 // cross host boundaries as rarely as possible, whatever order the launcher gave the ranks.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ class Topology {
   int rail_of(int rank, int nrails) const;
   // Throws std::invalid_argument unless there is one rail per rank, each 0 or more.
   void set_rails(std::vector<int> rail_by_rank);
+  // Rails given by set_rails: how many (the largest + 1); 0 when none were set.
+  int rails_set() const { return rails_.empty() ? 0 : *std::max_element(rails_.begin(), rails_.end()) + 1; }
 
  private:
   std::vector<std::string> names_;      // [host]

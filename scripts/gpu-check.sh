@@ -42,20 +42,8 @@ fi
 sxcoll="$BUILD/app/sxcoll"
 failed=()
 
-# Runs one named check, its output in RESULTS/NAME.log; a failure is remembered, not fatal.
-check() {
-  local name=$1
-  shift
-  echo "== $name: $*"
-  local start=$SECONDS
-  if "$@" >"$RESULTS/$name.log" 2>&1; then
-    echo "   ok ($((SECONDS - start)) s)"
-  else
-    echo "   FAILED ($((SECONDS - start)) s): last lines of $RESULTS/$name.log:"
-    tail -5 "$RESULTS/$name.log" | sed 's/^/   | /'
-    failed+=("$name")
-  fi
-}
+# shellcheck source=lib/check.sh
+source scripts/lib/check.sh  # check NAME COMMAND...
 
 # NCCL's socket transport: its bytes cross the kernel's TCP stack, as sxcoll's do here.
 nccl_socket() { env NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1 NCCL_IB_DISABLE=1 "$@"; }
@@ -118,8 +106,4 @@ for step in "${steps[@]}"; do
   esac
 done
 
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "FAILED: ${failed[*]}"
-  exit 1
-fi
-echo "all passed"
+finish

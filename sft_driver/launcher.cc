@@ -24,12 +24,19 @@ std::unique_ptr<Launcher> make_launcher(const std::string& name) {
 // The NCCL settings first, then the plan's own variables, then what the worker needs: later wins.
 std::vector<std::pair<std::string, std::string>> run_env(const RunSpec& run, const LaunchContext& ctx) {
   std::vector<std::pair<std::string, std::string>> env = ctx.nccl.vars;
-  for (const auto& kv : run.env) env.push_back(kv);
-  env.emplace_back("PYTHONPATH", ctx.worker_dir);
+  for (const auto& kv : run.env)
+    if (kv.first != "PYTHONPATH") env.push_back(kv);
+  env.emplace_back("PYTHONPATH", worker_pythonpath(run, ctx.worker_dir));
   env.emplace_back("PYTHONUNBUFFERED", "1");
   env.emplace_back("MASTER_ADDR", ctx.master_addr);
   env.emplace_back("MASTER_PORT", std::to_string(ctx.master_port));
   return env;
+}
+
+// The worker first, then the plan's own PYTHONPATH (where DeepSpeed may live).
+std::string worker_pythonpath(const RunSpec& run, const std::string& worker_dir) {
+  auto it = run.env.find("PYTHONPATH");
+  return it == run.env.end() || it->second.empty() ? worker_dir : worker_dir + ":" + it->second;
 }
 
 std::vector<std::string> worker_command(const RunSpec& run, const LaunchContext& ctx) {

@@ -58,6 +58,7 @@ inline constexpr const char* kGpuQuery = "index,utilization.gpu,memory.used,memo
 // Shared pieces of the launchers.
 std::vector<std::pair<std::string, std::string>> run_env(const RunSpec& run, const LaunchContext& ctx);
 std::vector<std::string> worker_command(const RunSpec& run, const LaunchContext& ctx);
+std::string worker_pythonpath(const RunSpec& run, const std::string& worker_dir);
 using process::shell_quote;
 std::string shell_line(const Command& c);  // "NAME=value ... argv" as one could paste it
 // The processes of an attempt, logs in its folder `dir`: never overwritten, and the processes

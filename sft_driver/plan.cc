@@ -14,7 +14,8 @@ namespace {
 const std::set<std::string> kModels = {"tiny", "tiny-gqa", "llama2-7b", "llama2-13b", "llama2-70b"};
 const std::set<std::string> kRunKeys = {"seq_len", "steps", "warmup_steps", "precision", "activation_checkpointing",
                                         "engine", "ranks_per_node", "device", "data", "timeout_s", "env",
-                                        "extra_args", "micro_batch", "grad_accum", "nodes"};
+                                        "extra_args", "micro_batch", "grad_accum", "nodes", "zero_stage",
+                                        "offload_optimizer"};
 const std::set<std::string> kTopKeys = {"name", "python", "max_attempts", "master_port", "defaults", "models"};
 
 std::string join(const std::set<std::string>& items) {
@@ -82,7 +83,14 @@ void apply(const nlohmann::json& obj, const Fields& f, RunSpec& r, std::vector<i
       if (!v.is_boolean()) f.fail(k, "expected true or false", v);
       r.activation_checkpointing = v.get<bool>();
     } else if (k == "engine") r.engine = f.choice(k, v, {"fsdp", "ddp", "auto", "deepspeed"});
-    else if (k == "ranks_per_node") r.ranks_per_node = f.positive_int(k, v);
+    else if (k == "zero_stage") {
+      if (!v.is_number_integer() || (v.get<long long>() != 2 && v.get<long long>() != 3))
+        f.fail(k, "expected 2 or 3 (DeepSpeed ZeRO stage)", v);
+      r.zero_stage = v.get<int>();
+    } else if (k == "offload_optimizer") {
+      if (!v.is_boolean()) f.fail(k, "expected true or false", v);
+      r.offload_optimizer = v.get<bool>();
+    } else if (k == "ranks_per_node") r.ranks_per_node = f.positive_int(k, v);
     else if (k == "device") r.device = f.choice(k, v, {"auto", "cuda", "cpu"});
     else if (k == "data") r.data = f.text(k, v);
     else if (k == "timeout_s") {
@@ -151,6 +159,9 @@ SweepPlan parse_plan(const nlohmann::json& j, const std::string& origin) {
         run.nodes = n;
         run.micro_batch = mb;
         run.id = fmt::format("{}-n{}-mb{}-ga{}", r.model, n, mb, r.grad_accum);
+        // Runs of the other engines keep their names; a DeepSpeed run of the same shape gets its own.
+        if (r.engine == "deepspeed")
+          run.id += fmt::format("-zero{}{}", r.zero_stage, r.offload_optimizer ? "-offload" : "");
         if (!ids.insert(run.id).second)
           throw UsageError(fmt::format("plan {}: models[{}]: run {} appears twice", origin, i, run.id));
         plan.runs.push_back(std::move(run));
@@ -171,13 +182,26 @@ SweepPlan load_plan(const std::string& path) {
   return parse_plan(j, path);
 }
 
+std::string RunSpec::engine_label() const {
+  if (engine != "deepspeed") return engine;
+  return fmt::format("deepspeed ZeRO-{}{}", zero_stage, offload_optimizer ? " + optimizer offload" : "");
+}
+
+std::string deepspeed_config_path(const std::string& metrics_path) {
+  const size_t slash = metrics_path.rfind('/');
+  return (slash == std::string::npos ? std::string() : metrics_path.substr(0, slash + 1)) + "ds_config.json";
+}
+
 std::vector<std::string> worker_args(const RunSpec& r, const std::string& metrics_path) {
   std::vector<std::string> a = {"-m", "sxcoll_worker", "--model", r.model,
                                 "--seq-len", std::to_string(r.seq_len), "--micro-batch", std::to_string(r.micro_batch),
                                 "--grad-accum", std::to_string(r.grad_accum), "--steps", std::to_string(r.steps),
                                 "--warmup-steps", std::to_string(r.warmup_steps), "--precision", r.precision,
-                                "--parallel", r.engine == "deepspeed" ? "auto" : r.engine, "--device", r.device,
-                                "--data", r.data};
+                                "--parallel", r.engine, "--device", r.device, "--data", r.data};
+  if (r.engine == "deepspeed") {
+    a.push_back("--deepspeed-config");
+    a.push_back(deepspeed_config_path(metrics_path));
+  }
   if (r.activation_checkpointing) a.push_back("--activation-checkpointing");
   a.insert(a.end(), r.extra_args.begin(), r.extra_args.end());
   a.push_back("--metrics");

@@ -24,6 +24,8 @@ struct RunSpec {
   std::string precision = "bf16";
   bool activation_checkpointing = false;
   std::string engine = "fsdp";  // fsdp | ddp | auto | deepspeed
+  int zero_stage = 3;              // deepspeed: ZeRO stage 2 or 3
+  bool offload_optimizer = false;  // deepspeed: ZeRO-Offload of the optimizer to the CPU
   std::string device = "auto";
   std::string data = "synthetic";
   double timeout_s = 7200;
@@ -31,6 +33,8 @@ struct RunSpec {
   std::vector<std::string> extra_args;     // appended to the worker's flags
 
   int world_size() const { return nodes * ranks_per_node; }
+  // "fsdp", "ddp", "auto", or "deepspeed ZeRO-3" (+ " + optimizer offload"): what reports show.
+  std::string engine_label() const;
 };
 
 struct SweepPlan {
@@ -51,5 +55,8 @@ const char* default_plan_text();
 
 // The worker's flags for a run (after `python -m sxcoll_worker`).
 std::vector<std::string> worker_args(const RunSpec& run, const std::string& metrics_path);
+
+// Where a DeepSpeed run's config lives: ds_config.json beside the attempt's metrics file.
+std::string deepspeed_config_path(const std::string& metrics_path);
 
 }  // namespace sxcoll::sft

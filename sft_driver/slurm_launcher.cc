@@ -15,14 +15,12 @@ class SlurmLauncher : public Launcher {
   std::vector<Command> commands(const RunSpec& run, const LaunchContext& ctx) const override {
     Command c;
     c.env = run_env(run, ctx);
-    c.argv = {"srun",
-              fmt::format("--nodes={}", run.nodes),
-              fmt::format("--ntasks-per-node={}", run.ranks_per_node),
-              fmt::format("--gpus-per-node={}", run.ranks_per_node),
-              "--nodelist=" + host_list(ctx.hosts, false),
-              "--kill-on-bad-exit=1",
-              "--export=ALL",
-              ctx.rank_env_script};
+    c.argv = {"srun", fmt::format("--nodes={}", run.nodes), fmt::format("--ntasks-per-node={}", run.ranks_per_node)};
+    // A CPU run asks for no GPUs: a cluster without GPU GRES refuses any --gpus request.
+    if (run.device != "cpu") c.argv.push_back(fmt::format("--gpus-per-node={}", run.ranks_per_node));
+    for (std::string a : {"--nodelist=" + host_list(ctx.hosts, false), std::string("--kill-on-bad-exit=1"),
+                          std::string("--export=ALL"), ctx.rank_env_script})
+      c.argv.push_back(a);
     for (auto& a : worker_command(run, ctx)) c.argv.push_back(a);
     c.log_name = "launcher.log";
     return {c};

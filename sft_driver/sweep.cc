@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <ostream>
+#include <set>
 
 #include <fmt/core.h>
 #include <fmt/ostream.h>
@@ -43,16 +44,18 @@ int free_port() {
   return port;
 }
 
-// The hosts of one run: the first `nodes` usable ones of the inventory (none for local).
+// The hosts of one run: the first `nodes` usable ones of the inventory (none for local);
+// a GPU run's need a GPU per rank, a CPU run's none.
 std::optional<std::vector<Host>> pick_hosts(const SweepSetup& s, const HostReport& report, const RunSpec& run,
                                             std::string& why) {
   if (s.launcher->is_local()) return std::vector<Host>{};
   auto usable = report.usable();
+  const int gpus = run.device == "cpu" ? 0 : run.ranks_per_node;
   std::vector<Host> hosts;
   for (const auto& h : usable)
-    if (static_cast<int>(hosts.size()) < run.nodes && h.gpus >= run.ranks_per_node) hosts.push_back(h);
+    if (static_cast<int>(hosts.size()) < run.nodes && h.gpus >= gpus) hosts.push_back(h);
   if (static_cast<int>(hosts.size()) < run.nodes) {
-    why = fmt::format("needs {} hosts with {} GPUs, {} usable", run.nodes, run.ranks_per_node, hosts.size());
+    why = fmt::format("needs {} hosts with {} GPUs, {} usable", run.nodes, gpus, hosts.size());
     return std::nullopt;
   }
   return hosts;
@@ -78,19 +81,27 @@ void print_hosts(const HostReport& r, std::ostream& out) {
                h.detail.empty() ? "" : " — " + h.detail);
 }
 
-// DeepSpeed runs need the package; the worker has no DeepSpeed path yet, so a real run refuses.
+// DeepSpeed runs on this host need the package importable the way the worker imports it,
+// with the run's own PYTHONPATH; else one line and exit 2 before any work. (Remote hosts'
+// interpreters are their own: there the worker refuses the same way, exit 2, in the run's log.)
 void check_deepspeed(const SweepSetup& s) {
-  for (const auto& r : s.plan.runs)
-    if (r.engine == "deepspeed") {
-      auto probe = run_command({s.plan.python, "-c", "import deepspeed"}, 60);
-      if (probe.exit_code != 0)
-        throw UsageError(fmt::format("run {}: engine deepspeed: `{} -c 'import deepspeed'` failed: DeepSpeed is not "
-                                     "installed for that interpreter; use engine fsdp",
-                                     r.id, s.plan.python));
-      throw UsageError(fmt::format("run {}: engine deepspeed: the worker (sft_driver/worker) has no DeepSpeed path "
-                                   "yet; --dry-run shows the generated ZeRO config; use engine fsdp",
-                                   r.id));
+  if (!s.launcher->is_local()) return;
+  std::set<std::string> checked;
+  for (const auto& r : s.plan.runs) {
+    const std::string pythonpath = worker_pythonpath(r, s.worker_dir);
+    if (r.engine != "deepspeed" || !checked.insert(pythonpath).second) continue;
+    auto probe = run_command({"env", "PYTHONPATH=" + pythonpath, s.plan.python, "-m", "sxcoll_worker.deepspeed_probe"},
+                             180);
+    if (probe.exit_code != 0) {
+      std::string why = probe.output;
+      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+      if (why.rfind('\n') != std::string::npos) why = why.substr(why.rfind('\n') + 1);
+      throw UsageError(fmt::format("run {}: engine deepspeed: {}", r.id,
+                                   why.empty() ? fmt::format("{} -m sxcoll_worker.deepspeed_probe exited {}",
+                                                             s.plan.python, probe.exit_code)
+                                               : why));
     }
+  }
 }
 
 }  // namespace
@@ -99,7 +110,9 @@ nlohmann::json spec_json(const RunSpec& r) {
   return {{"model", r.model}, {"model_size", r.model_size}, {"nodes", r.nodes}, {"ranks_per_node", r.ranks_per_node},
           {"world_size", r.world_size()}, {"micro_batch", r.micro_batch}, {"grad_accum", r.grad_accum},
           {"seq_len", r.seq_len}, {"steps", r.steps}, {"warmup_steps", r.warmup_steps}, {"precision", r.precision},
-          {"activation_checkpointing", r.activation_checkpointing}, {"engine", r.engine}, {"device", r.device},
+          {"activation_checkpointing", r.activation_checkpointing}, {"engine", r.engine},
+          {"zero_stage", r.engine == "deepspeed" ? nlohmann::json(r.zero_stage) : nlohmann::json(nullptr)},
+          {"offload_optimizer", r.engine == "deepspeed" && r.offload_optimizer}, {"device", r.device},
           {"data", r.data}, {"timeout_s", r.timeout_s}};
 }
 
@@ -126,7 +139,8 @@ void print_dry_run(const SweepSetup& s, std::ostream& out) {
                        s.launcher->is_local() ? 0 : s.plan.master_port);
     if (s.launcher->is_local()) ctx.master_port = 0;
     if (run.engine == "deepspeed")
-      fmt::print(out, "# DeepSpeed config (ds_config.json): {}\n", deepspeed_config(run).dump());
+      fmt::print(out, "# DeepSpeed config ({}): {}\n", deepspeed_config_path(ctx.metrics_path),
+                 deepspeed_config(run).dump());
     for (const auto& c : s.launcher->commands(run, ctx)) fmt::print(out, "{}\n", shell_line(c));
     fmt::print(out, "# GPU sampling: {}\n", shell_line(s.launcher->gpu_sampler(*hosts)));
   }
@@ -197,6 +211,9 @@ SweepOutcome run_sweep(const SweepSetup& s, const std::string& results_base, con
     const std::string adir = dir.make_attempt_dir(run.id, attempt);
     auto ctx = context(s, *hosts, adir + "/metrics.jsonl", s.launcher->is_local() ? free_port() : s.plan.master_port);
     auto commands = s.launcher->commands(run, ctx);
+    if (run.engine == "deepspeed")  // the file DeepSpeed itself reads (--deepspeed-config)
+      dir.write_file(deepspeed_config_path(adir.substr(dir.path().size() + 1) + "/metrics.jsonl"),
+                     deepspeed_config(run).dump(2) + "\n");
     std::string lines;
     for (const auto& c : commands) lines += shell_line(c) + "\n";
     dir.write_file(adir.substr(dir.path().size() + 1) + "/command.txt", lines);

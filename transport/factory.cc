@@ -11,6 +11,7 @@
 #include "transport/routing/context.h"
 #include "transport/shm/context.h"
 #include "transport/tcp/context.h"
+#include "transport/verbs/rail_affinity.h"
 #include "transport/verbs/hca_list.h"
 #ifdef SXCOLL_HAVE_IBVERBS
 #include "transport/verbs/context.h"
@@ -31,6 +32,8 @@ verbs::Options verbs_options(const TransportOptions& o) {
   v.gid_index = o.gid_index;
   v.timeout = o.ib_timeout;
   v.retry_count = o.ib_retry_count;
+  v.rails = o.rails;
+  v.gpu_bus_id = o.gpu_bus_id;
   return v;
 }
 #endif
@@ -67,6 +70,7 @@ void validate(const TransportOptions& options) {
   if (options.tcp_io != "auto" && options.tcp_io != "threads" && options.tcp_io != "inline")
     throw UsageError(fmt::format("--tcp-io '{}': expected auto, threads or inline", options.tcp_io));
   verbs::HcaList::parse(options.hca, "--hca");
+  [[maybe_unused]] const auto rails = verbs::RailPolicy::parse(options.rails, "--rails");
   check_range(options.qps, 1, 64, "--qps");
   check_range(options.traffic_class, 0, 255, "--tc");
   check_range(options.service_level, 0, 15, "--sl");
@@ -75,7 +79,8 @@ void validate(const TransportOptions& options) {
   check_range(options.ib_retry_count, 0, 7, "--ib-retry-cnt");
 #ifdef SXCOLL_HAVE_IBVERBS
   // A missing device is bad input too: said once, before any rank starts.
-  if (options.name == "verbs") verbs::select_ports(verbs_options(options));
+  if (options.name == "verbs")
+    verbs::check_rails_exist(rails, static_cast<int>(verbs::select_ports(verbs_options(options)).size()));
 #endif
 }
 

@@ -29,6 +29,9 @@ struct TransportOptions {
   int gid_index = -1;       // --gid-index (NCCL_IB_GID_INDEX); -1: the RoCE v2 GID of the port's IPv4 address
   int ib_timeout = 20;      // --ib-timeout (NCCL_IB_TIMEOUT): ACK timeout 4.096 us * 2^N
   int ib_retry_count = 7;   // --ib-retry-cnt (NCCL_IB_RETRY_CNT)
+  // --rails: auto, all, local, or a rail per local rank (transport/verbs/rail_affinity.h).
+  std::string rails = "auto";
+  std::string gpu_bus_id;  // the rank's GPU, where its buffers are on one: the nearest rail
 };
 
 // A rail of a context, for the bench header; backends without rails have none.

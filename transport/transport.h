@@ -105,6 +105,9 @@ class Context {
   virtual void progress(std::vector<Completion>& out, int timeout_ms) = 0;
 
   virtual std::vector<RailCounters> counters() const = 0;
+  // The rail (0.., in --hca order) that this rank's network links keep to where their peer
+  // drives it too, or -1 where every link uses every rail (and for backends without rails).
+  virtual int driven_rail() const { return -1; }
 };
 
 }  // namespace sxcoll::transport

@@ -123,12 +123,16 @@ void use_device(int ordinal) {
   check_cuda(cudaSetDevice(ordinal), "cudaSetDevice");
 }
 
+std::string pci_bus_id(int ordinal) {
+  char bus[32] = {};
+  check_cuda(cudaDeviceGetPCIBusId(bus, sizeof bus, ordinal), "cudaDeviceGetPCIBusId");
+  return bus;
+}
+
 std::string describe_device(int ordinal) {
   cudaDeviceProp prop{};
   check_cuda(cudaGetDeviceProperties(&prop, ordinal), "cudaGetDeviceProperties");
-  char bus[32] = {};
-  check_cuda(cudaDeviceGetPCIBusId(bus, sizeof bus, ordinal), "cudaDeviceGetPCIBusId");
-  return fmt::format("{} (GPU {}, bus {})", prop.name, ordinal, bus);
+  return fmt::format("{} (GPU {}, bus {})", prop.name, ordinal, pci_bus_id(ordinal));
 }
 
 Memory alloc_device(size_t bytes) {

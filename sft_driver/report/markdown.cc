@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include "sft_driver/report/engines.h"
 #include "sft_driver/report/tables.h"
 
 namespace sxcoll::sft {
@@ -51,19 +52,21 @@ std::string markdown_report(const SweepResults& s, const nlohmann::json& scaling
                   ", MFU is not defined, and \"per GPU\" means per rank.\n\n";
 
   md += "## Results\n\nSteady state only: the worker's summary over the steps after warm-up.\n\n";
-  md += fmt::format("| model | nodes | {0}s | micro-batch | grad-accum | seq | status | samples/s | tokens/s | "
+  md += fmt::format("| model | engine | nodes | {0}s | micro-batch | grad-accum | seq | status | samples/s | tokens/s | "
                     "tokens/s/{0} | MFU | GPU util | peak memory (GiB) |\n",
                     per);
-  md += "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  md += "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const auto& r : s.runs) {
     std::string util = !r.ok() ? "—" : r.gpu ? fixed(r.gpu->utilization_mean_pct, 1) + " %" : "n/a";
     std::string mfu_text = r.mfu ? fixed(*r.mfu * 100, 1) + " %" : "n/a";
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.model, r.nodes,
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.model, r.engine,
+                      r.nodes,
                       r.gpus > 0 ? r.gpus : r.ranks, r.micro_batch, r.grad_accum, r.seq_len, r.status,
                       cell(r.samples_per_s, 3), cell(r.tokens_per_s, 1), cell(r.tokens_per_s_per_gpu, 1),
                       r.ok() ? mfu_text : "—", util, r.peak_mem_bytes ? gib(*r.peak_mem_bytes) : "—");
   }
-  md += "\n## Scaling\n\n";
+  md += "\n" + engine_comparison_markdown(s);
+  md += "## Scaling\n\n";
   md += fmt::format("Efficiency = tokens/s per {0} at N nodes ÷ tokens/s per {0} at the model's smallest node "
                     "count; ideal = that smallest count's per-{0} rate × the {0}s at N. Per model (and sequence "
                     "length, where a model runs at several) and node count the fastest finished micro-batch "

@@ -1,6 +1,7 @@
 #include "sft_driver/report/results.h"
 
 #include "sft_driver/formulas.h"
+#include "sft_driver/plan.h"
 #include "sft_driver/stragglers.h"
 
 namespace sxcoll::sft {
@@ -38,6 +39,11 @@ SweepResults load_results(const ResultsDir& dir) {
     r.micro_batch = spec.value("micro_batch", 0);
     r.grad_accum = spec.value("grad_accum", 0);
     r.seq_len = spec.value("seq_len", 0);
+    RunSpec engine;  // the label from the spec's fields, as the plan named them
+    engine.engine = spec.value("engine", "fsdp");
+    engine.zero_stage = spec.value("zero_stage", nlohmann::json(3)).is_number() ? spec["zero_stage"].get<int>() : 3;
+    engine.offload_optimizer = spec.value("offload_optimizer", false);
+    r.engine = engine.engine_label();
     r.gpu_sampling = st.value("gpu_sampling", kNoGpu);
     if (!r.attempt_dir.empty()) {
       const std::string attempt = dir.path() + "/" + r.attempt_dir;

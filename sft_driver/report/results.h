@@ -16,6 +16,7 @@ namespace sxcoll::sft {
 
 struct RunRow {
   std::string id, status, message, model, model_size, attempt_dir;
+  std::string engine = "fsdp";  // RunSpec::engine_label(): "fsdp", "deepspeed ZeRO-3", ...
   int nodes = 0, ranks = 0, micro_batch = 0, grad_accum = 0, seq_len = 0, attempts = 0;
   int gpus = 0;  // the worker's n_gpus: 0 on a CPU run
   WorkerMetrics metrics;

@@ -24,18 +24,18 @@ std::string performance_csv(const SweepResults& s) {
   std::string out =
       "model_size,nodes,samples_per_sec,gpu_utilization,tokens_per_sec,tokens_per_sec_per_gpu,mfu_pct,"
       "peak_memory_gib,memory_headroom_gib,gpu_memory_used_max_mib,gpu_power_mean_w,model,gpus,ranks,micro_batch,"
-      "grad_accum,seq_len,status,run_id\n";
+      "grad_accum,seq_len,status,run_id,engine\n";
   for (const auto& r : s.runs) {
     std::string util = r.gpu ? fixed(r.gpu->utilization_mean_pct, 1) : r.gpu_sampling;
     std::string mfu_text = r.ok() ? (r.mfu ? fixed(*r.mfu * 100, 2) : "not available (no GPU peak: CPU run)") : "";
     if (!r.ok()) util = "";
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.model_size, r.nodes,
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.model_size, r.nodes,
                        opt(r.samples_per_s, 3), util, opt(r.tokens_per_s, 1), opt(r.tokens_per_s_per_gpu, 1),
                        mfu_text, r.peak_mem_bytes ? gib(*r.peak_mem_bytes) : "",
                        r.headroom_bytes ? gib(*r.headroom_bytes) : "",
                        r.gpu ? fixed(r.gpu->memory_used_max_mib, 0) : "",
                        r.gpu ? fixed(r.gpu->power_mean_w, 1) : "", r.model, r.gpus, r.ranks, r.micro_batch,
-                       r.grad_accum, r.seq_len, r.status, r.id);
+                       r.grad_accum, r.seq_len, r.status, r.id, r.engine);
   }
   return out;
 }
@@ -46,14 +46,20 @@ nlohmann::json scaling_analysis(const SweepResults& s) {
   j["efficiency"] = "per-GPU tokens/s at N nodes / per-GPU tokens/s at the model's smallest node count";
   j["per_gpu_basis"] = s.any_gpu() ? "GPU" : "rank (CPU run: no GPU)";
   j["selection"] =
-      "per model (and sequence length, where a model runs at several) and node count, the finished run with "
-      "the highest tokens/s (over micro-batches)";
+      "per model (and sequence length and engine, where a model runs with several) and node count, the finished "
+      "run with the highest tokens/s (over micro-batches)";
   j["models"] = nlohmann::json::object();
   // A series is a model at one sequence length: tokens/s at 2048 and at 4096 are not one curve.
+  // Nor are two engines' runs: each engine is its own series where a model runs with several.
   std::map<std::string, std::set<int>> seq_lens;
-  for (const auto& r : s.runs) seq_lens[r.model].insert(r.seq_len);
+  std::map<std::string, std::set<std::string>> engines;
+  for (const auto& r : s.runs) {
+    seq_lens[r.model].insert(r.seq_len);
+    engines[r.model].insert(r.engine);
+  }
   auto series_of = [&](const RunRow& r) {
-    return seq_lens[r.model].size() > 1 ? fmt::format("{} (seq {})", r.model, r.seq_len) : r.model;
+    std::string series = seq_lens[r.model].size() > 1 ? fmt::format("{} (seq {})", r.model, r.seq_len) : r.model;
+    return engines[r.model].size() > 1 ? series + ", " + r.engine : series;
   };
   std::map<std::string, std::map<int, const RunRow*>> best;
   std::vector<std::string> order;

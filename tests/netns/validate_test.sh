@@ -4,16 +4,18 @@
 #   slow VICTIM   VICTIM's link at half RATE: the verdict, the JSON and hosts.json name it and
 #                 no other; a rerun with the same --out measures no pair again
 #   even          no host slowed: no host fails, exit 0
-#   kill VICTIM   VICTIM's processes killed mid-validation: rank 0 reports it failed ("lost")
-#                 with what was measured before, and excludes it alone
+#   kill VICTIM   VICTIM's processes killed mid-validation (in round 2): the others finish
+#                 without it (every pair of survivors, the allreduce of the 3), and their
+#                 rank 0 (host 1's first where VICTIM is 0) reports it failed, "lost" with the cause,
+#                 and excludes it alone
 #   mpirun VICTIM as slow, launched by Open MPI's mpirun from host 0 with a host list of the
 #                 names, its remote shell mpirun_agent.sh (hosts.sh exec, no ssh)
 #   pdsh VICTIM   as slow, launched by `pdsh -R ssh -w NAMES` from host 0, an sshd on every
 #                 host (a throwaway key); each rank's RANK from its host name's place in the list
-#   validate_test.sh SXCOLL MODE [VICTIM]
+#   validate_test.sh SXCOLL MODE [VICTIM [RANKS-PER-HOST]]   (RANKS-PER-HOST: kill only, default 1)
 set -euo pipefail
-(($# >= 2)) || { echo "usage: $0 SXCOLL slow|even|kill [VICTIM]" >&2; exit 2; }
-sxcoll=$1 mode=$2 victim=${3:--1}
+(($# >= 2)) || { echo "usage: $0 SXCOLL slow|even|kill|mpirun|pdsh [VICTIM [RANKS-PER-HOST]]" >&2; exit 2; }
+sxcoll=$1 mode=$2 victim=${3:--1} per_host=${4:-1}
 # A burst of 512 KB (10 ms at the rate): with 64 KB (1.3 ms) a sender descheduled on a busy
 # machine loses tokens, and a healthy link measures 30 % low.
 readonly NHOSTS=4 RATE_MBIT=400 BURST=512kb
@@ -90,7 +92,7 @@ SH
   fi
   if [[ $mode != mpirun ]]; then
     # shellcheck disable=SC2046  # the arguments hold no spaces
-    "$LAUNCH" --per-host 1 --timeout 100 --out "$2" -- "$sxcoll" $(validate_args "$1" "$2")
+    "$LAUNCH" --per-host "$per_host" --timeout 100 --out "$2" -- "$sxcoll" $(validate_args "$1" "$2")
     return
   fi
   local names
@@ -186,26 +188,43 @@ case $mode in
     rc=0
     wait "$launcher" || rc=$?
     echo "the survivors ended $(($(date +%s) - killed_at)) s after the kill"
-    for ((r = 0; r < NHOSTS; r++)); do echo "rank $r: exit $(<"$run/rank-$r.rc"): $(tail -n 1 "$run/rank-$r.err")"; done
-    grep -E '^# validate' "$run/rank-0.out" | tail -n 4
+    world=$((NHOSTS * per_host))
+    for ((r = 0; r < world; r++)); do echo "rank $r: exit $(<"$run/rank-$r.rc"): $(tail -n 1 "$run/rank-$r.err")"; done
+    # The survivors' rank 0 reports: rank 0, or the first rank of host 1 where host 0 (rank 0
+    # and the store) died.
+    reporter=0
+    ((victim != 0)) || reporter=$per_host
+    [[ $reporter == 0 ]] || cp "$run/rank-$reporter.out" "$run/rank-0.out"
+    grep -E '^# validate' "$run/rank-0.out" | tail -n 6
     ((rc == 1)) || fail "launch.sh exit $rc, expected 1"
-    got=$(<"$run/rank-0.rc")
-    ((got == 1)) || fail "rank 0 exit $got, expected 1 (a node failed)"
-    check_outputs "$run" "$victim_name"
-    grep -E "^  $victim_name +FAIL .*lost during validation: .*rank $victim (lost|.*closed by the peer|.*reset by peer)" "$run/rank-0.out" >/dev/null ||
-      fail "$victim_name is not reported lost with its cause"
-    # What was measured before the kill is judged: round 1's pairs have figures.
-    python3 - "$run/validate.json" <<'PY' || fail "round 1's links are missing from the JSON"
-import json, sys
-v = json.load(open(sys.argv[1]))
-assert len(v["links"]) >= 2, v["links"]
-assert v["allreduce"] is None and "stopped" in v
-PY
-    for ((r = 1; r < NHOSTS; r++)); do
-      ((r == victim)) && continue
+    for ((r = 0; r < world; r++)); do
       got=$(<"$run/rank-$r.rc")
-      ((got != 0 && got != 124 && got < 128)) || fail "rank $r: exit $got, expected a failure of its own"
+      if ((r / per_host == victim)); then
+        ((got == 137)) || fail "rank $r on the killed host: exit $got, expected 137 (SIGKILL)"
+      else
+        ((got == 1)) || fail "rank $r: exit $got, expected 1 (a node failed; not a timeout or a signal)"
+      fi
     done
+    check_outputs "$run" "$victim_name"
+    lost_re="rank ($(seq -s'|' $((victim * per_host)) $(((victim + 1) * per_host - 1)))) lost"
+    grep -E "^  $victim_name +FAIL .*lost during validation: $lost_re" "$run/rank-0.out" >/dev/null ||
+      fail "$victim_name is not reported lost with its cause"
+    grep -q "going on with the 3 other nodes" "$run/rank-0.out" || fail "no word that the others go on"
+    # The rest finish: every pair of survivors measured, the allreduce of the 3 run.
+    python3 - "$run/validate.json" "$victim_name" <<'PY' || fail "the survivors did not finish their steps"
+import json, sys
+v, victim = json.load(open(sys.argv[1])), sys.argv[2]
+others = {n["name"] for n in v["nodes"]} - {victim}
+pairs = {frozenset((l["a"], l["b"])) for l in v["links"] if victim not in (l["a"], l["b"])}
+assert len(others) == 3 and pairs == {frozenset((a, b)) for a in others for b in others if a < b}, pairs
+assert v["allreduce"] is not None and v["allreduce"]["busbw_gbs"] > 0, v["allreduce"]
+assert "stopped" not in v, v["stopped"]
+assert [l["name"] for l in v["lost_nodes"]] == [victim] and "rank" in v["lost_nodes"][0]["cause"], v["lost_nodes"]
+for n in v["nodes"]:
+    assert n["lost"] == (n["name"] == victim), n
+    if n["name"] != victim:
+        assert n["node_checks"].get("cpu_mem_gbs"), f"{n['name']} has no node checks"
+PY
     ;;
   *) fail "unknown mode '$mode'" ;;
 esac

@@ -1,5 +1,6 @@
 """Bad flags and a bad environment: exit code 2 and exactly one line, before any work."""
 
+import json
 import os
 import tempfile
 import unittest
@@ -71,6 +72,46 @@ class BadInputTest(unittest.TestCase):
         if not support.HAVE_TRANSFORMERS:
             with tempfile.TemporaryDirectory() as tmp:
                 self.assert_one_line_exit_2(TINY + ["--checkpoint", tmp], "needs the transformers package")
+
+    def test_deepspeed_config_against_the_flags(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "ds_config.json")
+            cfg = {"train_micro_batch_size_per_gpu": 1, "gradient_accumulation_steps": 1, "train_batch_size": 1,
+                   "bf16": {"enabled": True}, "gradient_clipping": 1.0, "zero_optimization": {"stage": 3}}
+            cases = [
+                ({}, ["--parallel", "deepspeed"], "--parallel deepspeed needs --deepspeed-config"),
+                ({}, ["--deepspeed-config", path], "--deepspeed-config needs --parallel deepspeed"),
+                ({"zero_optimization": {"stage": 1}}, [], "zero_optimization.stage is 1 but the worker runs ZeRO stage 2 or 3"),
+                ({"train_micro_batch_size_per_gpu": 4}, [], "train_micro_batch_size_per_gpu is 4 but --micro-batch is 1"),
+                ({"bf16": {"enabled": False}}, [], "bf16.enabled is false but --precision is bf16"),
+                ({"scheduler": {"type": "WarmupLR"}}, [], "the worker sets the learning rate itself"),
+                ({"optimizer": {"type": "AdamW", "params": {"lr": 1e-3}}}, [], "optimizer.params.lr is 0.001 but --lr is 2e-05"),
+            ]
+            for change, flags, fragment in cases:
+                with self.subTest(fragment=fragment):
+                    with open(path, "w") as f:
+                        json.dump({**cfg, **change}, f)
+                    args = flags or ["--parallel", "deepspeed", "--deepspeed-config", path]
+                    self.assert_one_line_exit_2(TINY + args, fragment)
+            with open(path, "w") as f:
+                f.write("{")
+            self.assert_one_line_exit_2(TINY + ["--parallel", "deepspeed", "--deepspeed-config", path], "not valid JSON")
+
+    @unittest.skipUnless(support.HAVE_TORCH, support.NO_TORCH)
+    def test_deepspeed_not_importable(self):
+        import importlib.util
+
+        if importlib.util.find_spec("deepspeed") is not None:
+            self.skipTest("DeepSpeed is importable here")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "ds_config.json")
+            with open(path, "w") as f:
+                json.dump({"train_micro_batch_size_per_gpu": 1, "gradient_accumulation_steps": 1,
+                           "bf16": {"enabled": True}, "gradient_clipping": 1.0, "zero_optimization": {"stage": 2}}, f)
+            self.assert_one_line_exit_2(TINY + ["--parallel", "deepspeed", "--deepspeed-config", path],
+                                        "--parallel deepspeed: DeepSpeed is not importable by ")
+            r = support.run_module("sxcoll_worker", TINY + ["--parallel", "deepspeed", "--deepspeed-config", path])
+            self.assertIn("PYTHONPATH=DIR", r.stderr)
 
     def test_help(self):
         r = support.run_module("sxcoll_worker", ["--help"])

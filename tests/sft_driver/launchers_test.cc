@@ -48,6 +48,16 @@ TEST(Launchers, Slurm) {
             "srun --nodes=1 --ntasks=1 --nodelist=gpu-a03 --time=1 true");
 }
 
+TEST(Launchers, SlurmCpuRunAsksForNoGpus) {
+  Fixture f;
+  f.run.device = "cpu";
+  const std::string line = shell_line(make_launcher("slurm")->commands(f.run, f.ctx)[0]);
+  EXPECT_EQ(line.find("--gpus"), std::string::npos) << line;
+  EXPECT_NE(line.find("srun --nodes=2 --ntasks-per-node=8 --nodelist=gpu-a01,gpu-a03 --kill-on-bad-exit=1"),
+            std::string::npos)
+      << line;
+}
+
 TEST(Launchers, Pdsh) {
   Fixture f;
   auto cmds = make_launcher("pdsh")->commands(f.run, f.ctx);

@@ -38,6 +38,25 @@ TEST(Plan, ShippedDefaultIsTheSeedsMatrix) {
   EXPECT_EQ(plan.runs[6].model_size, "70B");
 }
 
+TEST(Plan, DeepSpeedRunsNameTheirStageAndSitBesideFsdpRuns) {
+  auto plan = parse_plan(nlohmann::json::parse(R"({"defaults": {"nodes": 1, "micro_batch": 8},
+      "models": [{"model": "llama2-7b"}, {"model": "llama2-7b", "engine": "deepspeed"},
+                 {"model": "llama2-7b", "engine": "deepspeed", "zero_stage": 2, "offload_optimizer": true}]})"),
+                         "p.json");
+  ASSERT_EQ(plan.runs.size(), 3u);
+  EXPECT_EQ(plan.runs[0].id, "llama2-7b-n1-mb8-ga1");
+  EXPECT_EQ(plan.runs[1].id, "llama2-7b-n1-mb8-ga1-zero3");
+  EXPECT_EQ(plan.runs[2].id, "llama2-7b-n1-mb8-ga1-zero2-offload");
+  EXPECT_EQ(plan.runs[1].engine_label(), "deepspeed ZeRO-3");
+  EXPECT_EQ(plan.runs[2].engine_label(), "deepspeed ZeRO-2 + optimizer offload");
+  EXPECT_EQ(plan.runs[0].engine_label(), "fsdp");
+  auto parse = [](const char* text) { return [=] { parse_plan(nlohmann::json::parse(text), "p.json"); }; };
+  EXPECT_EQ(usage_error(parse(R"({"models":[{"model":"tiny","micro_batch":1,"nodes":1,"zero_stage":1}]})")),
+            "plan p.json: models[0].zero_stage: expected 2 or 3 (DeepSpeed ZeRO stage), got 1");
+  EXPECT_EQ(usage_error(parse(R"({"models":[{"model":"tiny","micro_batch":1,"nodes":1,"offload_optimizer":"cpu"}]})")),
+            "plan p.json: models[0].offload_optimizer: expected true or false, got \"cpu\"");
+}
+
 TEST(Plan, ShippedTinyCpuPlanParses) {
   auto plan = load_plan(std::string(SXCOLL_SOURCE_DIR) + "/sft_driver/plans/tiny-cpu.json");
   ASSERT_EQ(plan.runs.size(), 2u);
@@ -52,8 +71,8 @@ TEST(Plan, BadFieldsGetOneLineNamingThem) {
             "plan p.json: models[0].model: expected one of llama2-13b, llama2-70b, llama2-7b, tiny, tiny-gqa, got \"gpt\"");
   EXPECT_EQ(usage_error(parse(R"({"defaults":{"stepz":3},"models":[]})")),
             "plan p.json: defaults.stepz: unknown key (known: activation_checkpointing, data, device, engine, env, "
-            "extra_args, grad_accum, micro_batch, nodes, precision, ranks_per_node, seq_len, steps, timeout_s, "
-            "warmup_steps)");
+            "extra_args, grad_accum, micro_batch, nodes, offload_optimizer, precision, ranks_per_node, seq_len, "
+            "steps, timeout_s, warmup_steps, zero_stage)");
   EXPECT_EQ(usage_error(parse(R"({"models":[{"model":"tiny","micro_batch":1,"nodes":1,"steps":5,"warmup_steps":5}]})")),
             "plan p.json: models[0].warmup_steps: must be less than steps (5), got 5");
   EXPECT_EQ(usage_error(parse(R"({"models":[]})")), "plan p.json: models: expected a non-empty list of model entries");

@@ -1,6 +1,7 @@
 // Runs that hang, crash or run out of memory are stopped and recorded as such.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -91,9 +92,42 @@ TEST(DeepSpeed, ConfigComesFromThePlan) {
   r.warmup_steps = 200;
   auto j = deepspeed_config(r);
   EXPECT_EQ(j["train_batch_size"], 8 * 16 * 16);
+  EXPECT_EQ(j["train_micro_batch_size_per_gpu"], 8);
+  EXPECT_EQ(j["gradient_accumulation_steps"], 16);
   EXPECT_EQ(j["zero_optimization"]["stage"], 3);
+  EXPECT_TRUE(j["zero_optimization"].contains("stage3_prefetch_bucket_size"));
+  EXPECT_FALSE(j["zero_optimization"].contains("offload_optimizer"));
   EXPECT_EQ(j["bf16"]["enabled"], true);
-  EXPECT_EQ(j["scheduler"]["params"]["warmup_num_steps"], 200);
+  EXPECT_EQ(j["optimizer"]["type"], "AdamW");
+  // The worker sets the learning rate itself (as for FSDP) and refuses a scheduler block.
+  EXPECT_FALSE(j.contains("scheduler"));
+}
+
+TEST(DeepSpeed, StageTwoHasNoStageThreeKeysAndOffloadIsThePlans) {
+  RunSpec r;
+  r.engine = "deepspeed";
+  r.zero_stage = 2;
+  r.offload_optimizer = true;
+  r.precision = "fp32";
+  auto z = deepspeed_config(r)["zero_optimization"];
+  EXPECT_EQ(z["stage"], 2);
+  for (const auto& [k, v] : z.items()) EXPECT_EQ(k.rfind("stage3_", 0), std::string::npos) << k;
+  EXPECT_EQ(z["reduce_scatter"], true);
+  EXPECT_EQ(z["offload_optimizer"]["device"], "cpu");
+  EXPECT_EQ(deepspeed_config(r)["bf16"]["enabled"], false);
+}
+
+TEST(DeepSpeed, ConfigFileBesideTheMetricsAndPassedToTheWorker) {
+  EXPECT_EQ(deepspeed_config_path("RES/runs/x/attempt-1/metrics.jsonl"), "RES/runs/x/attempt-1/ds_config.json");
+  RunSpec r;
+  r.engine = "deepspeed";
+  auto a = worker_args(r, "/r/attempt-2/metrics.jsonl");
+  auto at = [&](const std::string& flag) { return *(std::find(a.begin(), a.end(), flag) + 1); };
+  EXPECT_EQ(at("--parallel"), "deepspeed");
+  EXPECT_EQ(at("--deepspeed-config"), "/r/attempt-2/ds_config.json");
+  r.engine = "fsdp";
+  a = worker_args(r, "/r/attempt-2/metrics.jsonl");
+  EXPECT_EQ(std::find(a.begin(), a.end(), "--deepspeed-config"), a.end());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -46,7 +47,8 @@ TEST(SftCli, BadInputIsOneLineAndExitTwo) {
       {"--launcher slurm --hosts hosts.json", "sxcoll: hosts hosts.json: hosts[0]: a: gpus: expected an integer 0..1024\n"},
       {"--nccl-env nccl_env.sh",
        "sxcoll: --nccl-env nccl_env.sh:2: expected 'export NAME=value' or a comment: 'NCCL_DEBUG=INFO'\n"},
-      {"--launcher slurm", "sxcoll: --launcher slurm needs --hosts FILE (the inventory of nodes)\n"},
+      {"--launcher slurm", "sxcoll: --launcher slurm needs --hosts FILE (the inventory of nodes), or to run inside an "
+                           "allocation (SLURM_JOB_NODELIST)\n"},
       {"--launcher ssh", "sxcoll: --launcher 'ssh': expected local, slurm, pdsh or mpirun\n"},
   };
   for (const auto& [flags, message] : cases) {
@@ -84,6 +86,37 @@ TEST(SftCli, DryRunPrintsTheSlurmStepsAndSkipsExcludedHosts) {
                        "# skipped: needs 8 hosts with 8 GPUs, 2 usable\n"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(d + "/results"));
+}
+
+// Debian's python3 has PyTorch but no DeepSpeed: the sweep refuses before any work, in one line
+// that says how to provide it; the dry run shows the config file the worker hands DeepSpeed.
+TEST(SftCli, DeepSpeedNotImportableIsOneLineBeforeAnyWork) {
+  const std::string d = temp_dir("deepspeed");
+  write(d + "/plan.json", R"({"python": "/usr/bin/python3", "defaults": {"engine": "deepspeed", "zero_stage": 2,
+      "device": "cpu", "seq_len": 32, "steps": 2, "warmup_steps": 1, "env": {"PYTHONPATH": "/nonexistent-vendor"}},
+      "models": [{"model": "tiny", "micro_batch": 2, "nodes": 1}]})");
+  auto r = sh(sxcoll() + " sft --plan plan.json --results res", d);
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_EQ(r.err.rfind("sxcoll: run tiny-n1-mb2-ga1-zero2: engine deepspeed: --parallel deepspeed: DeepSpeed is not "
+                        "importable by /usr/bin/python3 (",
+                        0),
+            0u)
+      << r.err;
+  EXPECT_NE(r.err.find("PYTHONPATH=DIR"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(d + "/res"));
+
+  r = sh(sxcoll() + " sft --dry-run --plan plan.json", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string attempt = "RESULTS_DIR/runs/tiny-n1-mb2-ga1-zero2/attempt-1/";
+  EXPECT_NE(r.out.find("# DeepSpeed config (" + attempt + "ds_config.json): {"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("PYTHONPATH=" + std::string(SXCOLL_SOURCE_DIR) + "/sft_driver/worker:/nonexistent-vendor "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("--parallel deepspeed --device cpu --data synthetic --deepspeed-config " + attempt +
+                       "ds_config.json --metrics " + attempt + "metrics.jsonl\n"),
+            std::string::npos)
+      << r.out;
 }
 
 nlohmann::json summary_of(const std::string& metrics) {
@@ -158,7 +191,7 @@ TEST(SftCli, TinyCpuSweepKilledResumedAndReported) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "model_size,nodes,samples_per_sec,gpu_utilization,tokens_per_sec,tokens_per_sec_per_gpu,mfu_pct,"
             "peak_memory_gib,memory_headroom_gib,gpu_memory_used_max_mib,gpu_power_mean_w,model,gpus,ranks,micro_batch,"
-            "grad_accum,seq_len,status,run_id");
+            "grad_accum,seq_len,status,run_id,engine");
   EXPECT_NE(csv.find("\ntiny,1," + fixed(s1["samples_per_s"], 3) + ",not available (no NVIDIA GPU)," + fixed(tps1, 1) +
                      "," + fixed(tps1, 1) + ","),
             std::string::npos) << csv;

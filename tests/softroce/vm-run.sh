@@ -36,7 +36,7 @@ readonly VM_TOOLS=(bash ip rdma ib_write_bw ib_write_lat ib_read_bw ib_send_bw
 # with modprobe --show-depends against the unpacked kernel's modules.dep. crc32_generic
 # is not a declared dependency of rdma_rxe but rxe asks the crypto API for "crc32"; without
 # it `rdma link add` fails with "No such file or directory".
-readonly RDMA_MODULES=(ib_core ib_uverbs crc32_generic udp_tunnel ip6_udp_tunnel dummy rdma_rxe)
+readonly RDMA_MODULES=(ib_core ib_uverbs crc32_generic udp_tunnel ip6_udp_tunnel dummy veth rdma_rxe)
 # Only loaded when --out asks for the 9p share.
 readonly SHARE_MODULES=(virtio_pci 9pnet_virtio 9p)
 

@@ -202,6 +202,55 @@ TEST(TopoRingOrder, ChannelsCrossHostsFromDifferentRanks) {
       }
 }
 
+// Each local rank drives one rail (as verbs --rails local sets them), split by local rank.
+Topology with_rails(Topology t, int nrails) {
+  std::vector<int> rails;
+  for (int r = 0; r < t.size(); ++r) rails.push_back(t.local_rank(r) * nrails / t.local_size_of(r));
+  t.set_rails(std::move(rails));
+  return t;
+}
+
+TEST(TopoRingOrder, WithRailsEachChannelCrossesHostsOnItsOwnRail) {
+  for (Placement p : {Placement::Blocked, Placement::Interleaved, Placement::Shuffled})
+    for (int hosts = 2; hosts <= 8; ++hosts)
+      for (int nrails : {2, 4})
+        for (int local = 2 * nrails; local <= 8; ++local) {
+          const Topology t = with_rails(place(hosts, local, p), nrails);
+          std::set<int> leaving;
+          for (int channels : {1, 2, 4, 8}) {
+            for (int c = 0; c < channels; ++c) {
+              const auto order = topo_ring_order(t, c, channels);
+              std::vector<int> sorted = order;
+              std::sort(sorted.begin(), sorted.end());
+              ASSERT_EQ(sorted.size(), static_cast<size_t>(t.size()));
+              ASSERT_TRUE(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) << "not a permutation";
+              int crossings = 0;
+              for (size_t i = 0; i < order.size(); ++i) {
+                const int from = order[i], to = order[(i + 1) % order.size()];
+                if (t.host_of(from) == t.host_of(to)) continue;
+                ++crossings;
+                EXPECT_EQ(t.rail_of(from, nrails), c % nrails) << hosts << "x" << local << " channel " << c;
+                EXPECT_EQ(t.rail_of(to, nrails), c % nrails) << hosts << "x" << local << " channel " << c;
+                if (channels == 8) leaving.insert(from);
+              }
+              EXPECT_EQ(crossings, hosts) << placement_name(p) << " " << hosts << "x" << local;
+            }
+          }
+          // 8 channels over the rails leave each host from 8 / rails ranks of each rail (or all of them).
+          const int per_rail = std::min(8 / nrails, local / nrails);
+          if (local % nrails == 0) {
+            EXPECT_EQ(leaving.size(), static_cast<size_t>(hosts * nrails * per_rail)) << hosts << "x" << local;
+          }
+        }
+}
+
+TEST(TopoRingOrder, WithOneRankOfARailTheRotationStays) {
+  // 2 local ranks on 2 rails: no rail has two ranks to enter and leave by.
+  const Topology t = with_rails(Topology::blocked(2, 2), 2);
+  EXPECT_EQ(topo_ring_order(t, 0, 2), topo_ring_order(Topology::blocked(2, 2), 0, 2));
+  EXPECT_EQ(topo_ring_order(t, 1, 2), topo_ring_order(Topology::blocked(2, 2), 1, 2));
+}
+
 // ---------------------------------------------------------------------------------------
 // Every rank's input in every element exactly once
 
@@ -215,6 +264,9 @@ TEST_P(GridShapes, TopoRingFoldsEveryRankOnce) {
   for (Placement p : {Placement::Blocked, Placement::Interleaved, Placement::Shuffled})
     runs += expect_allreduce(Algorithm::TopoRing, place(hosts, local, p),
                              fmt::format("{}x{} {}", hosts, local, placement_name(p)), ring_messages);
+  if (local >= 4)
+    runs += expect_allreduce(Algorithm::TopoRing, with_rails(place(hosts, local, Placement::Shuffled), 2),
+                             fmt::format("{}x{} shuffled, 2 rails", hosts, local), ring_messages);
   EXPECT_GT(runs, 0);
 }
 

@@ -6,12 +6,15 @@
 #
 # Groups, one VM boot each (ctest runs them as verbs_basics, verbs_allreduce, verbs_faults):
 #   basics     GID auto-detection against ibv_devinfo -v, --gid-index, bad --hca/--qps input,
-#              per-rail byte counters, the p2p check on both rails (3 ranks), writes above the
-#              port's largest message (chunked), writes of zero bytes
+#              per-rail byte counters, --rails (one rail per rank, the fallback to both),
+#              the p2p check on both rails (3 ranks), writes above the port's largest
+#              message (chunked), writes of zero bytes
 #   allreduce  allreduce checked for 2, 3, 4 ranks x ring, tree x --qps 1, 4 x one rail, two
 #              rails, with --tc; every dtype and op at small sizes; the other collectives
 #              (--coll): one size sweep each, and every dtype x op at 4 KiB
 #   collectives  the collectives of the allreduce group alone (not a ctest of its own)
+#   hosts      2 hosts (UTS namespaces) x 2 ranks on two veth rails each: hier, ring_topo,
+#              auto with shm inside and RoCE across, exact; each local rank on its rail
 #   faults     a rank killed mid-collective, a rank stopped mid-collective: every survivor
 #              names it, within the deadline
 # Every sxcoll run has a deadline; the script prints PASS/FAIL per check and
@@ -100,18 +103,47 @@ check_usage_errors() {
   expect_usage "--gid-index 200: entry 200 of rxe0:1 is empty" --np 2 --transport verbs --hca rxe0 --gid-index 200
 }
 
+# rail_bytes RANK RAIL: bytes RANK sent on RAIL, from the per-rail counters of $out.
+rail_bytes() {
+  awk -v r="$1" -v d="$2" '$2 == "rank" && $3 == r && $5 == d":" { print $7 }' "$out"
+}
+
 check_rail_counters() {
-  run 180 bench --np 2 --transport verbs --hca rxe0:1,rxe1:1 --algo ring -b 1M -e 1M -n 2 -w 1 --timeout 60s
+  run 180 bench --np 2 --transport verbs --hca rxe0:1,rxe1:1 --rails all --algo ring -b 1M -e 1M -n 2 -w 1 --timeout 60s
   ((rc == 0)) || { fail "two-rail run for the counters: exit $rc"; show "$out"; return; }
   local r rail bytes ok=1
   for r in 0 1; do
     for rail in rxe0:1 rxe1:1; do
-      bytes="$(awk -v r="$r" -v d="$rail" '$2 == "rank" && $3 == r && $5 == d":" { print $7 }' "$out")"
+      bytes="$(rail_bytes "$r" "$rail")"
       [[ -n "$bytes" && "$bytes" -gt 0 ]] || ok=0
     done
   done
-  ((ok)) && pass "both rails carried bytes for every rank (per-rail counters)" ||
-    { fail "a rail carried no bytes"; show "$out" 12; }
+  ((ok)) && pass "--rails all: both rails carried bytes for every rank (per-rail counters)" ||
+    { fail "--rails all: a rail carried no bytes"; show "$out" 12; }
+}
+
+# --rails: a rank drives one rail where its peer drives the same one, and both rails where
+# the peer drives the other (the rails of this VM, as a rail-optimized fabric's, do not
+# reach each other).
+check_rails() {
+  local r ok=1
+  run 180 bench --np 2 --transport verbs --hca rxe0:1,rxe1:1 --rails 1,1 --algo ring -b 1M -e 1M -n 2 -w 1 --timeout 60s
+  for r in 0 1; do
+    [[ "$(rail_bytes "$r" rxe0:1)" == 0 && "$(rail_bytes "$r" rxe1:1)" -gt 0 ]] || ok=0
+  done
+  grep -q 'this rank drives rxe1:1 (--rails 1,1)' "$out" || ok=0
+  ((rc == 0 && ok)) && pass "--rails 1,1: both ranks drive rxe1, rxe0 carried nothing, result checked" ||
+    { fail "--rails 1,1: exit $rc"; show "$out" 14; }
+  ok=1
+  run 180 bench --np 2 --transport verbs --hca rxe0:1,rxe1:1 --rails 0,1 --algo ring -b 1M -e 1M -n 2 -w 1 --timeout 60s
+  for r in 0 1; do
+    [[ "$(rail_bytes "$r" rxe0:1)" -gt 0 && "$(rail_bytes "$r" rxe1:1)" -gt 0 ]] || ok=0
+  done
+  ((rc == 0 && ok)) && pass "--rails 0,1: ranks on different rails connect over both, result checked" ||
+    { fail "--rails 0,1: exit $rc"; show "$out" 14; }
+  expect_usage "--rails '0,x'" --np 2 --transport verbs --rails 0,x
+  expect_usage "--rails 0,2: rail 2 for local rank 1, but --hca selects 2 rails" \
+    --np 2 --transport verbs --hca rxe0:1,rxe1:1 --rails 0,2
 }
 
 check_p2p() {
@@ -252,11 +284,97 @@ check_lost_rank() {
   fi
 }
 
+# Two hosts in the VM, each its own host name (a UTS namespace) with two rails of its own:
+# veth pairs A0-B0 and A1-B1, an rxe device on every end. rxe routes and receives in the
+# VM's one network namespace (kernel 6.1: its UDP socket and route lookups are init_net's,
+# so rxe cannot sit in separate network namespaces: tests/softroce/README.md), so policy
+# routing makes what a host sends to the other leave on its own veth end: local delivery
+# only for packets that came in on a rail, a table per destination. Rail r of every host is
+# one subnet's worth of /32s: 203.0.113.1<r> on A, .2<r> on B.
+setup_hosts() {
+  echo 0 >/proc/sys/net/ipv4/conf/all/rp_filter
+  echo 1 >/proc/sys/net/ipv4/conf/all/accept_local
+  local r a b
+  for r in 0 1; do
+    ip link add "A$r" type veth peer name "B$r" || return 1
+    for end in A B; do
+      echo 0 >"/proc/sys/net/ipv4/conf/$end$r/rp_filter"
+      echo 1 >"/proc/sys/net/ipv4/conf/$end$r/accept_local"
+      ip link set "$end$r" up
+    done
+    a="203.0.113.1$r" b="203.0.113.2$r"
+    ip addr add "$a/32" dev "A$r" && ip addr add "$b/32" dev "B$r" || return 1
+    ip rule add pref $((10 + r)) iif "A$r" lookup local
+    ip rule add pref $((20 + r)) iif "B$r" lookup local
+    ip route add "$b" dev "A$r" src "$a" table $((100 + r))
+    ip route add "$a" dev "B$r" src "$b" table $((200 + r))
+    ip rule add pref $((30 + r)) to "$b" lookup $((100 + r))
+    ip rule add pref $((40 + r)) to "$a" lookup $((200 + r))
+    rdma link add "rxeA$r" type rxe netdev "A$r" && rdma link add "rxeB$r" type rxe netdev "B$r" || return 1
+  done
+  ip rule add pref 100 lookup local && ip rule del pref 0 || return 1
+  # The IPv4 GID of every new device (filled from a work queue).
+  local dev n
+  for dev in rxeA0 rxeA1 rxeB0 rxeB1; do
+    for ((n = 0; n < 100; n++)); do
+      grep -qs ffff /sys/class/infiniband/$dev/ports/1/gids/1 && break
+      sleep 0.1
+    done
+  done
+}
+
+# run_hosts LIMIT ARGS...: sxcoll bench on 2 hosts x 2 ranks (ranks 0, 1 on verbs-host-a with
+# rxeA0,rxeA1; 2, 3 on verbs-host-b with rxeB0,rxeB1, through NCCL_IB_HCA), torchrun-style
+# variables; rank 0's output in $out, the worst exit code in $rc.
+run_hosts() {
+  local limit="$1" rank host hca pids=() port=$((29600 + run_no))
+  shift
+  run_no=$((run_no + 1))
+  out="$log_dir/hosts$run_no.txt"
+  for rank in 0 1 2 3; do
+    if ((rank < 2)); then host=verbs-host-a hca=rxeA0,rxeA1; else host=verbs-host-b hca=rxeB0,rxeB1; fi
+    RANK=$rank WORLD_SIZE=4 LOCAL_RANK=$((rank % 2)) MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+      TORCHELASTIC_RUN_ID="hosts-$run_no" NCCL_IB_HCA=$hca SXCOLL_INTRA=auto \
+      timeout "$limit" unshare -u sh -c 'hostname "$0" && exec sxcoll bench "$@"' "$host" "$@" \
+      >"$log_dir/hosts$run_no.rank$rank.txt" 2>&1 &
+    pids+=($!)
+  done
+  rc=0
+  for rank in 0 1 2 3; do
+    wait "${pids[$rank]}" || { local e=$?; ((e > rc)) && rc=$e; }
+  done
+  cp "$log_dir/hosts$run_no.rank0.txt" "$out"
+  echo "+ 2 hosts x 2 ranks: sxcoll bench $* -> worst exit $rc" >>"$out"
+}
+
+check_hosts() {
+  setup_hosts || { fail "setting up two hosts on veth rails"; ip rule show; rdma link show; return; }
+  local algo r ok
+  for algo in hier ring_topo auto; do
+    run_hosts 300 --transport verbs --algo "$algo" -b 8 -e 1M -f 16 -d all -o sum -n 1 -w 1 --timeout 120s
+    ok=1
+    grep -q '^# Out of bounds values : 0 OK' "$out" || ok=0
+    grep -q '^# links of rank 0: .*shm to 1 rank of this host' "$out" || ok=0
+    grep -q '^# links of rank 0: .*verbs to [12] ranks\? of other hosts' "$out" || ok=0
+    if [[ "$algo" == hier ]]; then
+      # Local rank r of each host drives rail r (--rails auto: 2 ranks for 2 rails), and
+      # hier's inter-node link of rank r joins local rank r of the other host: one rail each.
+      for r in 0 1; do
+        [[ "$(rail_bytes "$r" "rxeA$r:1")" -gt 0 && "$(rail_bytes "$r" "rxeA$((1 - r)):1")" == 0 ]] || ok=0
+      done
+    fi
+    ((rc == 0 && ok)) &&
+      pass "2 hosts x 2 ranks, --algo $algo: shm inside, RoCE across on veth rails, every dtype, 8 B..1 MiB exact$([[ $algo == hier ]] && echo ', each local rank on its own rail')" ||
+      { fail "2 hosts x 2 ranks, --algo $algo: exit $rc"; show "$out" 30; }
+  done
+}
+
 case "${1:-}" in
   basics)
     check_gid_detection
     check_usage_errors
     check_rail_counters
+    check_rails
     check_p2p
     ;;
   allreduce)
@@ -266,12 +384,15 @@ case "${1:-}" in
   collectives)
     check_collectives  # by hand: ctest runs these in the allreduce group's boot
     ;;
+  hosts)
+    check_hosts
+    ;;
   faults)
     check_lost_rank KILL "rank killed mid-collective"
     check_lost_rank STOP "rank stopped mid-collective"
     ;;
   *)
-    echo "usage: verbs_checks.sh basics|allreduce|collectives|faults" >&2
+    echo "usage: verbs_checks.sh basics|allreduce|collectives|hosts|faults" >&2
     exit 2
     ;;
 esac

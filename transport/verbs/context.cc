@@ -9,6 +9,7 @@
 
 #include "transport/error.h"
 #include "transport/verbs/link_rate.h"
+#include "transport/verbs/rail_affinity.h"
 
 namespace sxcoll::transport::verbs {
 
@@ -106,6 +107,43 @@ Context::Context(bootstrap::Bootstrap& bootstrap, const Options& options) : boot
     counters_.push_back(RailCounters{rail->name()});
   }
   registry_ = std::make_unique<MemoryRegistry>(rails_, rank());
+  // This host's ranks in rank order, as Topology numbers them.
+  const auto& hosts = bootstrap_.hostnames();
+  int local_rank = 0, local_size = 0;
+  for (int r = 0; r < size(); ++r) {
+    if (hosts[static_cast<size_t>(r)] != hosts[static_cast<size_t>(rank())]) continue;
+    if (r < rank()) ++local_rank;
+    ++local_size;
+  }
+  std::vector<std::optional<int>> hops;
+  const auto gpu = pci_device_path(options_.gpu_bus_id, options_.pci_root);
+  if (!gpu.empty())
+    for (const auto& rail : rails_) hops.push_back(pcie_hops(gpu, rdma_device_path(rail->device(), options_.sysfs_root)));
+  choice_ = choose_rail(RailPolicy::parse(options_.rails, "--rails"), local_rank, local_size,
+                        static_cast<int>(rails_.size()), hops);
+}
+
+void Context::learn_driven_rails() {
+  if (!driven_by_rank_.empty()) return;
+  for (const auto& word : bootstrap_.allgather(std::to_string(choice_.rail))) {
+    int r = -1;
+    try {
+      r = std::stoi(word);
+    } catch (const std::exception&) {
+      throw RunError(fmt::format("rank {}: verbs: a peer sent '{}' as its rail", rank(), word));
+    }
+    driven_by_rank_.push_back(r);
+  }
+}
+
+std::vector<size_t> Context::rails_for(int peer) const {
+  const int mine = choice_.rail;
+  if (mine >= 0 && static_cast<size_t>(peer) < driven_by_rank_.size() &&
+      driven_by_rank_[static_cast<size_t>(peer)] == mine)
+    return {static_cast<size_t>(mine)};
+  std::vector<size_t> all(rails_.size());
+  for (size_t r = 0; r < all.size(); ++r) all[r] = r;
+  return all;
 }
 
 Context::~Context() = default;
@@ -114,10 +152,14 @@ std::string Context::describe() const {
   std::vector<std::string> names;
   for (const auto& r : rails_) names.push_back(r->name());
   const size_t data = static_cast<size_t>(options_.qps) * rails_.size();
-  return fmt::format("verbs, {} rail{} ({}), {} QP{} per peer and rail{}, tc {}, sl {}", rails_.size(),
+  const std::string driven =
+      choice_.rail < 0 ? fmt::format("every link on every rail ({})", choice_.why)
+                       : fmt::format("drives {} ({}); a peer that drives another rail: every rail",
+                                     rails_[static_cast<size_t>(choice_.rail)]->name(), choice_.why);
+  return fmt::format("verbs, {} rail{} ({}), {} QP{} per peer and rail{}, tc {}, sl {}, this rank {}", rails_.size(),
                      rails_.size() > 1 ? "s" : "", rail_names(names), options_.qps, options_.qps > 1 ? "s" : "",
                      data > 1 ? " (+1 for credits and small writes)" : "", options_.traffic_class,
-                     options_.service_level);
+                     options_.service_level, driven);
 }
 
 std::vector<RailInfo> Context::rail_info() const {
@@ -127,6 +169,7 @@ std::vector<RailInfo> Context::rail_info() const {
 }
 
 void Context::connect(const std::vector<int>& peers) {
+  learn_driven_rails();
   std::vector<int> fresh;
   for (int peer : peers) {
     if (peer == rank() || pairs_.count(peer)) continue;
@@ -160,7 +203,7 @@ void Context::connect(const std::vector<int>& peers) {
     }
     if (blob.qps.size() != p.link_count())
       throw RunError(fmt::format("rank {}: verbs: rank {} offers {} QPs for this connection, this rank {}: were all "
-                                 "ranks started with the same --qps?",
+                                 "ranks started with the same --qps and --rails?",
                                  rank(), peer, blob.qps.size(), p.link_count()));
     std::vector<RemoteQp> remote(p.link_count());
     for (size_t i = 0; i < p.link_count(); ++i) {

@@ -49,14 +49,23 @@ class Context final : public transport::Context {
   std::chrono::milliseconds timeout() const { return bootstrap_.timeout(); }
   void complete(const Completion& c) { completed_.push_back(c); }
   RailCounters& rail_counters(size_t rail) { return counters_[rail]; }
+  // The rails (indices into rails()) that the pair with `peer` uses: the one rail both
+  // ranks drive (--rails), or every rail. Known once connect() has run.
+  std::vector<size_t> rails_for(int peer) const;
+  // The rail this rank drives, or -1 for all; and why (for the header).
+  int driven_rail() const override { return choice_.rail; }
 
  private:
   size_t poll_all();
   void wait_for_events(int timeout_ms);
   void check_async_events(size_t rail);
+  // Every rank's driven rail, allgathered at the first connect().
+  void learn_driven_rails();
 
   bootstrap::Bootstrap& bootstrap_;
   Options options_;
+  RailChoice choice_;
+  std::vector<int> driven_by_rank_;  // [rank]: -1 all rails
   // Destroyed in reverse: pairs (QPs, CQs), then memory registrations, then rails (PDs).
   std::vector<std::unique_ptr<Rail>> rails_;
   std::unique_ptr<MemoryRegistry> registry_;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "transport/verbs/gid_table.h"
+#include "transport/verbs/rail_affinity.h"
 
 namespace sxcoll::transport::verbs {
 
@@ -23,6 +24,9 @@ struct Options {
   uint32_t send_depth = 128;  // send work requests in flight per QP; more wait in software
   uint32_t recv_depth = 512;  // receive work requests kept posted per QP
   std::string sysfs_root = kSysfsInfiniband;
+  std::string rails = "auto";  // --rails: which rail(s) this rank's links use (rail_affinity.h)
+  std::string gpu_bus_id;      // the rank's GPU ("0000:18:00.0"), for the PCIe distance to each rail
+  std::string pci_root = kSysfsPciDevices;
 };
 
 }  // namespace sxcoll::transport::verbs

@@ -50,29 +50,31 @@ const char* work_name(WrKind kind) {
 Pair::Pair(Context& context, int peer) : context_(context), peer_(peer) {
   const auto& rails = context_.rails();
   const Options& o = context_.options();
-  nrails_ = rails.size();
+  used_rails_ = context_.rails_for(peer_);
+  nrails_ = used_rails_.size();
   ndata_ = static_cast<size_t>(o.qps) * nrails_;
   split_ = ndata_ > 1;
   const size_t links_per_rail = static_cast<size_t>(o.qps) + (split_ ? 1 : 0);
-  for (const auto& rail : rails) {
+  for (size_t r : used_rails_) {
+    const Rail& rail = *rails[r];
     const int cqe = static_cast<int>(links_per_rail * (o.send_depth + o.recv_depth));
-    ibv_cq* cq = ::ibv_create_cq(rail->context(), std::min(cqe, rail->max_cqe()), this, rail->channel(), 0);
+    ibv_cq* cq = ::ibv_create_cq(rail.context(), std::min(cqe, rail.max_cqe()), this, rail.channel(), 0);
     if (cq == nullptr)
       throw RunError(fmt::format("rank {}: verbs: ibv_create_cq ({} entries) for rank {} on {} failed: {}",
-                                 context_.rank(), cqe, peer_, rail->name(), errno_text(errno)));
+                                 context_.rank(), cqe, peer_, rail.name(), errno_text(errno)));
     cqs_.push_back(cq);
   }
-  auto add_link = [&](size_t r, bool data) {
+  auto add_link = [&](size_t used, bool data) {
     Link link;
-    link.qp = std::make_unique<QueuePair>(*rails[r], cqs_[r], o, context_.rank(), peer_);
-    link.rail = r;
+    link.rail = used_rails_[used];
+    link.qp = std::make_unique<QueuePair>(*rails[link.rail], cqs_[used], o, context_.rank(), peer_);
     link.data = data;
     links_.push_back(std::move(link));
   };
-  for (size_t r = 0; r < nrails_; ++r)
-    for (int q = 0; q < o.qps; ++q) add_link(r, true);
+  for (size_t u = 0; u < nrails_; ++u)
+    for (int q = 0; q < o.qps; ++q) add_link(u, true);
   if (split_)
-    for (size_t r = 0; r < nrails_; ++r) add_link(r, false);
+    for (size_t u = 0; u < nrails_; ++u) add_link(u, false);
   for (size_t i = 0; i < links_.size(); ++i)
     for (uint32_t k = 0; k < o.recv_depth; ++k)
       links_[i].qp->post_recv(make_wr_id(WrKind::Recv, static_cast<uint32_t>(i), 0));
@@ -85,10 +87,10 @@ Pair::~Pair() {
 
 void Pair::connect(const std::vector<RemoteQp>& remote, const std::vector<uint64_t>& max_message) {
   for (size_t i = 0; i < links_.size(); ++i) links_[i].qp->connect(remote[i]);
-  max_chunk_.clear();
-  for (size_t r = 0; r < nrails_; ++r) {
+  max_chunk_.assign(context_.rails().size(), kPartAlign);
+  for (size_t r : used_rails_) {
     uint64_t m = std::min<uint64_t>({context_.rails()[r]->max_msg_bytes(), max_message[r], uint64_t{1} << 30});
-    max_chunk_.push_back(std::max<uint64_t>(m & ~uint64_t{kPartAlign - 1}, kPartAlign));
+    max_chunk_[r] = std::max<uint64_t>(m & ~uint64_t{kPartAlign - 1}, kPartAlign);
   }
 }
 
@@ -96,7 +98,7 @@ std::string Pair::gpu_direct() const { return context_.gpu_direct(); }
 
 LinkCost Pair::cost() const {
   double gbps = 0;
-  for (const auto& rail : context_.rails()) gbps += rail->rate_gbps();
+  for (size_t r : used_rails_) gbps += context_.rails()[r]->rate_gbps();
   // A RoCE write's round of the engine: a few microseconds of NIC, PCIe and polling.
   return LinkCost{8.0, std::max(gbps, 1.0) * 1000.0 / 8.0};
 }
@@ -208,8 +210,8 @@ size_t Pair::poll() {
       int n = ::ibv_poll_cq(cqs_[r], kPollBatch, wcs);
       if (n < 0)
         throw RunError(fmt::format("rank {}: verbs: ibv_poll_cq for rank {} on {} failed", context_.rank(), peer_,
-                                   context_.rails()[r]->name()));
-      for (int i = 0; i < n; ++i) handle(wcs[i], r);
+                                   context_.rails()[used_rails_[r]]->name()));
+      for (int i = 0; i < n; ++i) handle(wcs[i], used_rails_[r]);
       handled += static_cast<size_t>(n);
       if (n < kPollBatch) break;
     }
@@ -221,7 +223,7 @@ void Pair::arm() {
   for (size_t r = 0; r < cqs_.size(); ++r)
     if (int rc = ::ibv_req_notify_cq(cqs_[r], 0))
       throw RunError(fmt::format("rank {}: verbs: ibv_req_notify_cq for rank {} on {} failed: {}", context_.rank(),
-                                 peer_, context_.rails()[r]->name(), errno_text(rc)));
+                                 peer_, context_.rails()[used_rails_[r]]->name(), errno_text(rc)));
 }
 
 void Pair::fail_completion(const ibv_wc& wc, size_t rail) {

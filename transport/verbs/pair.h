@@ -1,4 +1,5 @@
-// A verbs connection to one peer: RC QPs on every rail, writes spread over them.
+// A verbs connection to one peer: RC QPs on every rail it uses (every rail of the context,
+// or the one rail both ranks drive: --rails), writes spread over them.
 //
 // Links: each rail has `qps` data QPs, and, when a connection has more than one data QP in
 // all, one control QP. A write of at least min_split_bytes is split in one part per data
@@ -98,12 +99,13 @@ class Pair final : public transport::Pair {
 
   Context& context_;
   int peer_;
-  size_t nrails_;
-  size_t ndata_;  // data links in all: qps * rails
+  std::vector<size_t> used_rails_;  // the context's rails this pair uses (Context::rails_for)
+  size_t nrails_;                   // used_rails_.size()
+  size_t ndata_;  // data links in all: qps * used rails
   bool split_;    // ndata_ > 1: control links exist and large writes are split
-  std::vector<ibv_cq*> cqs_;  // by rail
-  std::vector<uint64_t> max_chunk_;  // by rail: the largest message both ends take
-  std::vector<Link> links_;   // data links rail by rail, then control links rail by rail
+  std::vector<ibv_cq*> cqs_;  // by used rail
+  std::vector<uint64_t> max_chunk_;  // by rail of the context: the largest message both ends take
+  std::vector<Link> links_;   // data links rail by rail, then control links rail by rail (used rails)
   size_t next_control_ = 0;
   std::vector<size_t> part_links_;     // scratch of write(): the link of each part
   uint64_t next_write_ = 0;

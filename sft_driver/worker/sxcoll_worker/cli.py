@@ -9,6 +9,7 @@ import os
 import sys
 from typing import List, Optional
 
+from .ds_config import check_against_flags, load_ds_config
 from .errors import EXIT_RUNTIME, EXIT_USAGE, UsageError, print_error
 from .shapes import SHAPES
 
@@ -59,8 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'synthetic' (random tokens from --seed) or a packed-token file from sxcoll_worker.prepare")
     d.add_argument("--repeat-batch", action="store_true", help="reuse the first batch every step (overfit check)")
     r = p.add_argument_group("parallelism and device")
-    r.add_argument("--parallel", choices=("auto", "fsdp", "ddp"), default="auto",
-                   help="auto: FSDP full-shard where PyTorch >= 2 offers it on CUDA, else DDP")
+    r.add_argument("--parallel", choices=("auto", "fsdp", "ddp", "deepspeed"), default="auto",
+                   help="auto: FSDP full-shard where PyTorch >= 2 offers it on CUDA, else DDP; deepspeed: "
+                        "DeepSpeed ZeRO (stage from --deepspeed-config; needs DeepSpeed and CUDA)")
+    r.add_argument("--deepspeed-config", metavar="FILE",
+                   help="with --parallel deepspeed: the DeepSpeed JSON config (sxcoll sft writes it), read by "
+                        "DeepSpeed itself; must agree with the flags")
+    r.add_argument("--ds-optimizer", choices=("auto", "fused-adam", "torch-adamw"), default="auto",
+                   help="with --parallel deepspeed: auto = DeepSpeed's FusedAdam where its op builds, else "
+                        "torch's fused AdamW (optimizer offload always uses DeepSpeed's CPU Adam)")
     r.add_argument("--reduce-dtype", choices=("fp32", "bf16"), default="fp32",
                    help="FSDP gradient reduce-scatter dtype with --precision bf16")
     r.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
@@ -68,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="deadline for any collective; a dead or stuck peer fails the run after this")
     o = p.add_argument_group("output")
     o.add_argument("--metrics", metavar="FILE", help="also write the JSON lines to FILE (rank 0)")
+    o.add_argument("--profile", metavar="FILE",
+                   help="after the measured steps, run one more under torch.profiler and write its operator "
+                        "table to FILE (rank 0; other ranks FILE.rankN); that step is in no record")
     o.add_argument("--peak-tflops", type=float, default=None,
                    help="dense bf16 peak per GPU in TFLOP/s for MFU, overriding the built-in table")
     return p
@@ -94,13 +105,35 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         raise UsageError(f"--peak-tflops must be positive, got {args.peak_tflops}")
     if args.checkpoint is not None and not os.path.isdir(args.checkpoint):
         raise UsageError(f"--checkpoint {args.checkpoint}: not a directory")
+    if args.profile is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.profile))):
+        raise UsageError(f"--profile {args.profile}: its folder does not exist")
     if args.metrics is not None:
         parent = os.path.dirname(os.path.abspath(args.metrics))
         if not os.path.isdir(parent):
             raise UsageError(f"--metrics {args.metrics}: folder {parent} does not exist")
     if args.checkpoint is None and args.model is None:
         args.model = "tiny"
+    _check_deepspeed_flags(args)
     return args
+
+
+def _world_size_from_env() -> int:
+    try:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError:
+        return 1  # read_env() reports the bad variable
+
+
+def _check_deepspeed_flags(args: argparse.Namespace) -> None:
+    if args.parallel != "deepspeed":
+        if args.deepspeed_config is not None:
+            raise UsageError("--deepspeed-config needs --parallel deepspeed")
+        return
+    if args.deepspeed_config is None:
+        raise UsageError("--parallel deepspeed needs --deepspeed-config FILE (sxcoll sft writes ds_config.json)")
+    cfg = load_ds_config(args.deepspeed_config)
+    check_against_flags(cfg, args, _world_size_from_env(), args.deepspeed_config)
+    args.ds_config = cfg
 
 
 def _is_other_rank() -> bool:

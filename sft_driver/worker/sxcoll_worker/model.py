@@ -175,6 +175,7 @@ class DecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(s.dim, s.norm_eps, ops)
         self.mlp = MLP(s, ops)
         self.checkpointed = False
+        self.reentrant = False  # DeepSpeed ZeRO-3 needs the reentrant variant (deepspeed_engine.py)
 
     def _forward(self, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         h = h + self.self_attn(self.input_layernorm(h), cos, sin)
@@ -182,7 +183,7 @@ class DecoderLayer(nn.Module):
 
     def forward(self, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         if self.checkpointed and self.training and torch.is_grad_enabled():
-            return checkpoint(self._forward, h, cos, sin, use_reentrant=False)
+            return checkpoint(self._forward, h, cos, sin, use_reentrant=self.reentrant)
         return self._forward(h, cos, sin)
 
 
@@ -197,10 +198,11 @@ class Llama(nn.Module):
         self.lm_head = None if s.tie_embeddings else Linear(s.dim, s.vocab_size)
         self.ops = ops
 
-    def set_activation_checkpointing(self, every: int) -> None:
+    def set_activation_checkpointing(self, every: int, reentrant: bool = False) -> None:
         """Checkpoint every `every`-th layer (1: all layers, 0: none)."""
         for i, layer in enumerate(self.layers):
             layer.checkpointed = every > 0 and i % every == 0
+            layer.reentrant = reentrant
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         h = self.embed_tokens(tokens)

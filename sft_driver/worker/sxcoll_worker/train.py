@@ -74,6 +74,16 @@ def check_setup(args, denv: DistEnv, device: torch.device, shape: ModelShape):
         problem = check_packed_file(args.data, args.seq_len, shape.vocab_size)
         if problem:
             raise UsageError(problem)
+    if args.parallel == "deepspeed":
+        from .deepspeed_engine import import_deepspeed
+
+        args.deepspeed = import_deepspeed()  # first: "not importable" is the likeliest problem
+        if device.type != "cuda":
+            raise UsageError("--parallel deepspeed needs CUDA (this worker does not run DeepSpeed's CPU accelerator)")
+        if args.checkpoint is not None:
+            raise UsageError("--checkpoint is not supported with --parallel deepspeed yet (FSDP or DDP load it)")
+        stage = args.ds_config["zero_optimization"]["stage"]
+        return "deepspeed", f"requested with --parallel deepspeed: ZeRO stage {stage} from {args.deepspeed_config}"
     return choose_parallel(args.parallel, device)
 
 
@@ -99,6 +109,12 @@ def build_model(args, denv: DistEnv, device: torch.device, shape: ModelShape, pa
     def factory():
         return Llama(shape, attention_fn, ops)
 
+    if parallel == "deepspeed":
+        from .deepspeed_engine import wrap_deepspeed
+
+        every = args.ac_every if args.activation_checkpointing else 0
+        return wrap_deepspeed(args.deepspeed, factory, args, args.ds_config, device,
+                              lambda m: m.set_activation_checkpointing(every, reentrant=True))
     weights = None
     if args.checkpoint is not None and denv.rank == 0:
         from .hf_checkpoint import load_state_dict
@@ -121,6 +137,33 @@ def build_model(args, denv: DistEnv, device: torch.device, shape: ModelShape, pa
         return wrap_fsdp(model, device, args.precision, args.reduce_dtype,
                          materialize_rank0_weights=args.checkpoint is not None, rank=denv.rank)
     return wrap_ddp(model, device)
+
+
+class TorchStepper:
+    """One optimizer step of the FSDP and DDP paths (DeepSpeed's: deepspeed_engine.DeepSpeedStepper)."""
+
+    def __init__(self, wrapped: Wrapped, optimizer, loss_fn, args, autocast):
+        self.wrapped, self.optimizer, self.loss_fn = wrapped, optimizer, loss_fn
+        self.grad_accum, self.grad_clip, self.autocast = args.grad_accum, args.grad_clip, autocast
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def micro_step(self, batch: torch.Tensor, is_last: bool) -> torch.Tensor:
+        with self.wrapped.accumulating(is_last):
+            with self.autocast():
+                logits = self.wrapped.model(batch)
+            loss = self.loss_fn(logits, batch) / self.grad_accum
+            del logits
+            loss.backward()
+        return loss.detach()
+
+    def finish(self):
+        grad_norm = self.wrapped.clip_grad_norm(self.grad_clip) if self.grad_clip > 0 else None
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return grad_norm
 
 
 def _nccl_version() -> str:
@@ -147,6 +190,8 @@ def config_record(args, denv, device, backend, shape, wrapped, parallel_why, att
         "ac_every": args.ac_every if args.activation_checkpointing else 0,
         "compile": ops_name,
         "parallel": wrapped.name, "parallel_reason": parallel_why, "parallel_options": wrapped.options,
+        "zero_stage": wrapped.options.get("zero_stage"),
+        "optimizer_reason": getattr(wrapped, "optimizer_reason", "the worker's choice for this device (train.py)"),
         "attention": attention, "attention_reason": attention_why,
         "optimizer": optimizer_name, "lr": args.lr, "weight_decay": args.weight_decay, "grad_clip": args.grad_clip,
         "data": batches.describe(), "seed": args.seed,
@@ -169,7 +214,13 @@ def train(args, denv: DistEnv, device: torch.device, shape: ModelShape, parallel
     wrapped = build_model(args, denv, device, shape, parallel, attention_fn, ops)
     model = wrapped.model
     model.train()
-    optimizer, optimizer_name = make_optimizer(model.parameters(), args, device)
+    if parallel == "deepspeed":
+        from .deepspeed_engine import DeepSpeedStepper
+
+        optimizer_name = wrapped.optimizer_name
+        stepper = DeepSpeedStepper(wrapped, ops.loss, args.grad_accum, args.grad_clip)
+    else:
+        optimizer, optimizer_name = make_optimizer(model.parameters(), args, device)
     batches = make_batches(args.data, shape.vocab_size, args.micro_batch, args.grad_accum, args.seq_len, args.seed,
                            denv.rank, denv.world_size, args.repeat_batch, device)
     # FSDP's MixedPrecision casts the compute itself; DDP runs fp32 weights under autocast.
@@ -177,6 +228,9 @@ def train(args, denv: DistEnv, device: torch.device, shape: ModelShape, parallel
 
     def autocast():
         return torch.autocast(device.type, dtype=torch.bfloat16) if use_autocast else contextlib.nullcontext()
+
+    if parallel != "deepspeed":
+        stepper = TorchStepper(wrapped, optimizer, ops.loss, args, autocast)
 
     on_gpu = device.type == "cuda"
     peak_flops, peak_source = None, None
@@ -202,25 +256,18 @@ def train(args, denv: DistEnv, device: torch.device, shape: ModelShape, parallel
     tokens = denv.world_size * args.grad_accum * args.micro_batch * args.seq_len
     samples = denv.world_size * args.grad_accum * args.micro_batch
     steps = []
+    def one_step(step: int):
+        stepper.set_lr(lr_at(step, args))
+        loss_sum = torch.zeros((), device=device, dtype=torch.float32)
+        for micro in range(args.grad_accum):
+            loss_sum += stepper.micro_step(batches.get(step - 1, micro), micro == args.grad_accum - 1)
+        return loss_sum, stepper.finish()
+
     for step in range(1, args.steps + 1):
         sync()
         start = time.perf_counter()
         lr = lr_at(step, args)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        loss_sum = torch.zeros((), device=device, dtype=torch.float32)
-        for micro in range(args.grad_accum):
-            batch = batches.get(step - 1, micro)
-            with wrapped.accumulating(micro == args.grad_accum - 1):
-                with autocast():
-                    logits = model(batch)
-                loss = ops.loss(logits, batch) / args.grad_accum
-                del logits
-                loss.backward()
-            loss_sum += loss.detach()
-        grad_norm = wrapped.clip_grad_norm(args.grad_clip) if args.grad_clip > 0 else None
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        loss_sum, grad_norm = one_step(step)
         sync()
         elapsed = time.perf_counter() - start
         peak = peak_memory(device)
@@ -232,6 +279,11 @@ def train(args, denv: DistEnv, device: torch.device, shape: ModelShape, parallel
         writer.write(record)
     writer.write(summary_record(steps, denv.world_size, on_gpu, flops_per_token(shape, args.seq_len),
                                 peak_flops, mem_total))
+    if args.profile:
+        from .profile_step import profile_one_step
+
+        path = args.profile if denv.rank == 0 else f"{args.profile}.rank{denv.rank}"
+        profile_one_step(path, lambda: one_step(args.steps + 1), on_gpu, f"{wrapped.name}, rank {denv.rank}")
     return EXIT_OK
 
 
