@@ -4,9 +4,10 @@
 # and both engines, the other collectives (--coll all) through both engines, sxcoll over TCP against NCCL on its socket transport (the comparison
 # of docs/PERFORMANCE.md), NCCL's default path as the box's ceiling, and the 32 GiB runs.
 #
-# Usage: scripts/gpu-check.sh [STEP...]   steps: facts tests matrix ipc ipc_bw compare ceiling huge
+# Usage: scripts/gpu-check.sh [STEP...]   steps: facts tests matrix one_gpu ipc ipc_bw compare ceiling huge
 #                                         (default: all but huge)
-# ipc and ipc_bw (issue 11) run 2 ranks through CUDA IPC; one GPU serves (both ranks on it).
+# ipc and ipc_bw (issue 11) run 2 ranks through CUDA IPC; one GPU serves (both ranks on it);
+# one_gpu is the matrix's part that one GPU can run.
 # Environment:
 #   BUILD    build tree with app/sxcoll and tests/cuda/ (default build/; built when absent).
 #            A prebuilt tree may carry its runtime libraries in BUILD/lib.
@@ -70,6 +71,18 @@ for step in "${steps[@]}"; do
         -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
       check collectives_cuda_ipc_all_types "$sxcoll" bench --np 2 --mem cuda --intra cuda_ipc --coll all -r 1 \
         -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+      ;;
+    one_gpu)
+      # What one GPU can check of the collective set (issue 13) and of --validate's GPU
+      # node checks (issue 12): NCCL with one rank (it refuses two ranks on one GPU),
+      # sxcoll's own with two ranks over TCP and through CUDA IPC, every dtype and op.
+      check nccl_collectives_one_rank "$sxcoll" bench --np 1 --mem cuda --engine nccl --coll all \
+        -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+      check collectives_tcp_all_types "$sxcoll" bench --np 2 --mem cuda --intra net --coll all -r 1 \
+        -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+      check collectives_cuda_ipc_all_types "$sxcoll" bench --np 2 --mem cuda --intra cuda_ipc --coll all -r 1 \
+        -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+      check validate_gpu_node "$sxcoll" bench --np 1 --validate --json "$RESULTS/validate.json"
       ;;
     ipc)
       for algo in ring tree; do
