@@ -16,7 +16,8 @@ struct NodeFigures {
   // The slowest GPU's figures (bench/gpu_checks.h); nullopt without GPUs.
   std::optional<double> gpu_tflops, gpu_mem_gbs, pcie_h2d_gbs, pcie_d2h_gbs;
   std::vector<std::string> throttle;         // active clock throttle reasons of any GPU
-  std::vector<std::string> gpus;             // one line per GPU: name, SM clock / max, reasons
+  // Per GPU a line of its figures, and (with NVML) one of its SM clock / max and reasons.
+  std::vector<std::string> gpus;
   std::string gpu_note;                      // why the GPU part was skipped, if it was
   // The kernel's boot id: nodes that share one (namespaces, containers on one machine)
   // share their memory too, so their CPU memory bandwidth cannot tell them apart.

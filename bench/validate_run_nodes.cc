@@ -32,7 +32,7 @@ void Validation::node_checks() {
     figures_[i] = node_figures_from_json(done[name]);
     const auto& f = figures_[i];
     progress(fmt::format("  {}: CPU memory {:.1f} GB/s; {}", name, f.cpu_mem_gbs.value_or(0),
-                         f.gpu_note.empty() ? fmt::format("{} GPUs", f.gpus.size()) : f.gpu_note));
+                         f.gpu_note.empty() ? std::string("GPU checks:") : f.gpu_note));
     for (const auto& g : f.gpus) progress("    " + g);
   }
   retest_slow_nodes();
