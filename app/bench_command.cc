@@ -84,6 +84,7 @@ bench::BenchOptions to_options(const BenchCommand& c) {
     throw UsageError(fmt::format("--mem '{}': expected host or cuda", c.memory));
   o.transport.name = c.transport;
   o.transport.intra = c.knob("--intra");
+  o.transport.cuda_ipc = c.knob("--cuda-ipc");
   o.transport.memory = o.comm.memory;
   o.transport.sockets_per_peer = parse_int(c.knob("--nsocks"), "--nsocks");
   o.transport.tcp_io = c.knob("--tcp-io");

@@ -51,6 +51,9 @@ std::vector<EngineKnob> make_table() {
       choice("--intra", "SXCOLL_INTRA", "auto", {"auto", "shm", "cuda_ipc", "net"}, "",
              "Transport between ranks of one host: shm (host buffers), cuda_ipc (GPU buffers), net (the --transport "
              "backend) or auto (shm or cuda_ipc by --mem)"),
+      choice("--cuda-ipc", "SXCOLL_CUDA_IPC", "write", {"write", "read"}, "",
+             "cuda_ipc: write (a sender copies into the receiver's GPU slots) or read (the receiver's reduction "
+             "kernels read the sender's staging slots through the IPC mapping)"),
       integer("--nsocks", "SXCOLL_NSOCKS", "", "1", 1, 64, "tcp", "TCP sockets per peer, data striped over them"),
       choice("--tcp-io", "SXCOLL_TCP_IO", "auto", {"auto", "threads", "inline"}, "tcp",
              "tcp: threads (a sender and a receiver thread per socket), inline (all I/O on the rank's own thread) or "

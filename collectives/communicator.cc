@@ -150,7 +150,8 @@ Algorithm Communicator::resolve(Algorithm algorithm, size_t bytes) {
 }
 
 bool Communicator::stages(const transport::Pair& pair) const {
-  return stage_all_ || (on_gpu() && pair.gpu_direct().empty());
+  // Where the receiver reads, what is sent waits in our staging slots for it.
+  return stage_all_ || (on_gpu() && (pair.gpu_direct().empty() || pair.receiver_reads()));
 }
 
 std::string Communicator::data_path() const {
@@ -159,7 +160,8 @@ std::string Communicator::data_path() const {
   std::map<std::string, std::string> paths;
   for (int peer : peers_) {
     const transport::Pair& pair = context_.pair(peer);
-    paths[std::string(pair.transport())] = "gdr: " + (stages(pair) ? std::string("staged") : pair.gpu_direct());
+    paths[std::string(pair.transport())] =
+        "gdr: " + (pair.receiver_reads() ? pair.gpu_direct() + " read" : stages(pair) ? std::string("staged") : pair.gpu_direct());
   }
   if (paths.size() == 1) return paths.begin()->second;
   std::string text;
@@ -201,8 +203,9 @@ SlotMemory Communicator::allocate_slots(size_t bytes, const transport::Pair& pai
   if (!on_gpu()) {
     // Host pages a peer of this host can map where the pair is shared memory.
     memory = context_.allocate_host(bytes);
-  } else if (!stages(pair) && !staging) {
-    // The peer (a NIC, or a GPU of this host) writes into GPU memory; the kernels read it there.
+  } else if ((!stages(pair) && !staging) || (staging && pair.receiver_reads())) {
+    // The peer (a NIC, or a GPU of this host) writes into GPU memory; the kernels read it
+    // there. Or, where the receiver reads: our staging slots, which its kernels read.
     memory = gpu::alloc_device(bytes);
     kind = MemoryKind::Cuda;
   } else {
@@ -233,8 +236,11 @@ void Communicator::build_links(Plan& plan) {
       link.pair = &context_.pair(peer);
       link.slot_bytes = slot_bytes;
       link.window = RecvWindow(nslots);
-      link.slots = allocate_slots(nslots * slot_bytes, *link.pair, false, link.region);
-      mine << channel->id << ' ' << peer << ' ' << link.region->remote.encode() << '\n';
+      // Where the receiver reads, the slots are the sender's staging, mapped below.
+      if (!link.pair->receiver_reads()) {
+        link.slots = allocate_slots(nslots * slot_bytes, *link.pair, false, link.region);
+        mine << "slots " << channel->id << ' ' << peer << ' ' << link.region->remote.encode() << '\n';
+      }
       channel->in.push_back(std::move(link));
     }
     for (int peer : out_peers[c]) {
@@ -244,22 +250,35 @@ void Communicator::build_links(Plan& plan) {
       link.window = SendWindow(nslots);
       if (stages(*link.pair))
         link.staging = allocate_slots(nslots * slot_bytes, *link.pair, true, link.staging_region);
+      if (link.pair->receiver_reads()) {
+        // The staging slots are the receiver's slots: a write names them as its destination.
+        link.remote = link.staging_region->remote;
+        mine << "staging " << channel->id << ' ' << peer << ' ' << link.remote.encode() << '\n';
+      }
       channel->out.push_back(std::move(link));
     }
     plan.channels.push_back(std::move(channel));
   }
-  // Each receiver published where its slots are; each sender picks the ones meant for it.
+  // Each receiver published where its slots are, each sender that its receiver reads where
+  // its staging is; each rank picks the lines meant for it.
   auto all = bootstrap_.allgather(mine.str());
-  for (int receiver = 0; receiver < size(); ++receiver) {
-    std::istringstream lines(all[static_cast<size_t>(receiver)]);
+  for (int from = 0; from < size(); ++from) {
+    std::istringstream lines(all[static_cast<size_t>(from)]);
+    std::string kind, word;
     uint32_t id;
-    int sender;
-    std::string word;
-    while (lines >> id >> sender >> word) {
-      if (sender != rank()) continue;
-      for (auto& channel : plan.channels)
-        if (channel->id == id)
-          if (OutLink* link = channel->out_to(receiver)) link->remote = transport::RemoteRegion::decode(word);
+    int to;
+    while (lines >> kind >> id >> to >> word) {
+      if (to != rank()) continue;
+      for (auto& channel : plan.channels) {
+        if (channel->id != id) continue;
+        if (kind == "slots") {
+          if (OutLink* link = channel->out_to(from)) link->remote = transport::RemoteRegion::decode(word);
+        } else if (InLink* link = channel->in_from(from)) {
+          // Not ours to free: the sender's memory, mapped for as long as the pair lives.
+          link->slots = SlotMemory(static_cast<char*>(link->pair->map_peer(transport::RemoteRegion::decode(word))),
+                                   [](char*) {});
+        }
+      }
     }
   }
 }

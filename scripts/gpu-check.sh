@@ -86,15 +86,19 @@ for step in "${steps[@]}"; do
       ;;
     ipc)
       for algo in ring tree; do
-        check "cuda_ipc_${algo}_all_types" "$sxcoll" bench --np 2 --mem cuda --intra cuda_ipc --algo "$algo" \
-          -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+        for mode in write read; do
+          check "cuda_ipc_${mode}_${algo}_all_types" "$sxcoll" bench --np 2 --mem cuda --intra cuda_ipc \
+            --cuda-ipc "$mode" --algo "$algo" -d all -o all -b 1K -e 8M -f 8 -n 1 -w 1
+        done
       done
       ;;
     ipc_bw)
       # CUDA IPC between 2 ranks against a device-to-device copy of the same bytes on the
       # same machine, in the same call (the copy is the peer: bench/micro/device_reduce_bench).
-      check cuda_ipc_bw "$sxcoll" bench --np 2 --mem cuda --intra cuda_ipc -b 8 -e "$MAX" -f 4 -n "$ITERS" \
-        -w "$WARMUP" --json "$RESULTS/cuda_ipc_bw.json"
+      for mode in write read; do
+        check "cuda_ipc_${mode}_bw" "$sxcoll" bench --np 2 --mem cuda --intra cuda_ipc --cuda-ipc "$mode" -b 8 \
+          -e "$MAX" -f 4 -n "$ITERS" -w "$WARMUP" --json "$RESULTS/cuda_ipc_${mode}_bw.json"
+      done
       check d2d_copy "$BUILD/bench/sxcoll_device_reduce_bench" --benchmark_filter=Copy
       ;;
     compare)

@@ -67,6 +67,8 @@ void validate(const TransportOptions& options) {
     throw UsageError("--intra cuda_ipc carries GPU buffers: host buffers use --intra shm or net (or --mem cuda)");
   if (options.intra == "cuda_ipc" && !cuda_ipc::available())
     throw UsageError("--intra cuda_ipc: not available in this build (no CUDA driver API at run time)");
+  if (options.cuda_ipc != "write" && options.cuda_ipc != "read")
+    throw UsageError(fmt::format("--cuda-ipc '{}': expected write or read", options.cuda_ipc));
   if (options.tcp_io != "auto" && options.tcp_io != "threads" && options.tcp_io != "inline")
     throw UsageError(fmt::format("--tcp-io '{}': expected auto, threads or inline", options.tcp_io));
   verbs::HcaList::parse(options.hca, "--hca");
@@ -117,7 +119,7 @@ std::unique_ptr<Context> make_context(bootstrap::Bootstrap& bootstrap, const Tra
   if (intra == "net" || !shared_host) return network;
   std::unique_ptr<Context> local;
   if (intra == "shm") local = std::make_unique<shm::Context>(bootstrap);
-  if (intra == "cuda_ipc") local = std::make_unique<cuda_ipc::Context>(bootstrap);
+  if (intra == "cuda_ipc") local = std::make_unique<cuda_ipc::Context>(bootstrap, options.cuda_ipc == "read");
   return std::make_unique<routing::Context>(bootstrap, std::move(local), std::move(network));
 }
 

@@ -16,6 +16,9 @@ struct TransportOptions {
   // "cuda_ipc" (GPU buffers), "net" (the network backend, as between hosts), or "auto":
   // shm or cuda_ipc by `memory`, where this build has it and some host runs several ranks.
   std::string intra = "auto";
+  // --cuda-ipc: "write" (a sender copies into the receiver's GPU slots) or "read" (the
+  // receiver's kernels read the sender's staging slots in place; transport::Pair::receiver_reads).
+  std::string cuda_ipc = "write";
   MemoryKind memory = MemoryKind::Host;  // where the collectives' buffers live (--mem)
   int sockets_per_peer = 1;  // tcp: --nsocks
   // tcp: --tcp-io: "threads" (a sender and a receiver thread per socket), "inline" (all I/O

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,17 @@ class Pair {
   // The backend that carries this connection, for the bench header: "tcp", "shm", ...
   virtual std::string_view transport() const = 0;
   virtual LinkCost cost() const = 0;
+
+  // Whether the receiver reads what this pair carries where the sender left it (cuda_ipc
+  // with --cuda-ipc read): the sender stages into slots of its own GPU memory, registered;
+  // the receiver maps them (map_peer) and its reduction kernels read them through the
+  // mapping, over NVLink between GPUs; a write of a staged slot, naming that same slot as
+  // its destination, only announces it. Otherwise a write lands in the receiver's slots.
+  virtual bool receiver_reads() const { return false; }
+  // This process's address of a peer's region, for receiver_reads pairs.
+  virtual void* map_peer(const RemoteRegion&) {
+    throw std::logic_error(std::string(transport()) + ": map_peer on a pair whose receiver does not read");
+  }
 };
 
 // One rank's endpoint: its connections, registered memory and progress engine.

@@ -113,7 +113,7 @@ TEST_F(Cli, KnobPrecedenceAndTheVariableNamedInErrors) {
   EXPECT_THAT(r.out, HasSubstr("--qps 3 (SXCOLL_QPS)"));
   r = run(bench + " --qps 2", "SXCOLL_QPS=3");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("# knobs: --algo auto, --intra auto, --nsocks 1, --tcp-io auto, --rails auto, --qps 2, --tc 0, --gid-index -1, "
+  EXPECT_THAT(r.out, HasSubstr("# knobs: --algo auto, --intra auto, --cuda-ipc write, --nsocks 1, --tcp-io auto, --rails auto, --qps 2, --tc 0, --gid-index -1, "
                                "--channels 2, --buffsize 4M\n"));
   // NCCL's IB variables are for the verbs transport: over tcp they are not read at all.
   r = run(bench, "NCCL_IB_QPS_PER_CONNECTION=5 NCCL_IB_TC=abc NCCL_IB_HCA=x:y");

@@ -20,10 +20,12 @@ struct Case {
   Algorithm algorithm;
   const char* intra;      // --intra: net (tcp, staged) or cuda_ipc
   const char* data_path;  // what Communicator::data_path() must say
+  const char* cuda_ipc = "write";  // --cuda-ipc: who moves the bytes between GPUs
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  return fmt::format("n{}_{}_{}", info.param.nranks, algorithm_name(info.param.algorithm), info.param.intra);
+  return fmt::format("n{}_{}_{}{}", info.param.nranks, algorithm_name(info.param.algorithm), info.param.intra,
+                     std::string(info.param.cuda_ipc) == "read" ? "_read" : "");
 }
 
 class GpuAllreduce : public ::testing::TestWithParam<Case> {
@@ -73,6 +75,7 @@ TEST_P(GpuAllreduce, EveryTypeOpAndPlacementIsExact) {
   comm.timeout = std::chrono::seconds(60);
   transport::TransportOptions transport;
   transport.intra = c.intra;
+  transport.cuda_ipc = c.cuda_ipc;
   const int gpus = gpus_;
   int code = testing::run_ranks(
       c.nranks, [&](testing::RankEnv& env) { return check_all(env, c.algorithm, c.data_path); }, comm, transport,
@@ -88,7 +91,12 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, GpuAllreduce,
                                            Case{2, Algorithm::Ring, "cuda_ipc", "gdr: cuda_ipc"},
                                            Case{2, Algorithm::Tree, "cuda_ipc", "gdr: cuda_ipc"},
                                            Case{3, Algorithm::Ring, "cuda_ipc", "gdr: cuda_ipc"},
-                                           Case{4, Algorithm::Tree, "cuda_ipc", "gdr: cuda_ipc"}),
+                                           Case{4, Algorithm::Tree, "cuda_ipc", "gdr: cuda_ipc"},
+                                           // The receivers' kernels read the senders' staging slots.
+                                           Case{2, Algorithm::Ring, "cuda_ipc", "gdr: cuda_ipc read", "read"},
+                                           Case{2, Algorithm::Tree, "cuda_ipc", "gdr: cuda_ipc read", "read"},
+                                           Case{3, Algorithm::Ring, "cuda_ipc", "gdr: cuda_ipc read", "read"},
+                                           Case{4, Algorithm::Tree, "cuda_ipc", "gdr: cuda_ipc read", "read"}),
                          case_name);
 
 }  // namespace

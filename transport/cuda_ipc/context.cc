@@ -39,7 +39,8 @@ bool unhex(std::string_view text, void* data, size_t bytes) {
 
 bool available() { return cuda::driver().has_ipc(); }
 
-Context::Context(bootstrap::Bootstrap& bootstrap) : bootstrap_(bootstrap), mailbox_(bootstrap) {
+Context::Context(bootstrap::Bootstrap& bootstrap, bool receiver_reads)
+    : bootstrap_(bootstrap), receiver_reads_(receiver_reads), mailbox_(bootstrap) {
   if (!available())
     throw UsageError(fmt::format("rank {}: cuda_ipc: the CUDA driver (libcuda.so.1) with IPC entry points is not "
                                  "loadable here",
@@ -140,8 +141,19 @@ void Context::copy(int peer, cuda::CUdeviceptr dst, cuda::CUdeviceptr src, size_
   bytes_sent_ += len;
 }
 
+void Context::announce(int peer, uint32_t imm, size_t len, uint64_t cookie) {
+  mailbox_.shm_pair(peer).announce(imm, len);
+  announced_.push_back(Completion{Completion::Type::Sent, peer, 0, 0, cookie});
+  bytes_sent_ += len;
+}
+
 void Context::progress(std::vector<Completion>& out, int timeout_ms) {
   const cuda::Driver& d = cuda::driver();
+  if (!announced_.empty()) {
+    out.insert(out.end(), announced_.begin(), announced_.end());
+    announced_.clear();
+    timeout_ms = 0;  // something to report: no waiting
+  }
   while (!in_flight_.empty()) {
     InFlight& f = in_flight_.front();
     const cuda::CUresult rc = d.event_query(f.done);
@@ -168,9 +180,23 @@ void Pair::write(const MemoryRegion& src, size_t src_offset, size_t len, const R
   if (src.kind != MemoryKind::Cuda)
     throw RunError(fmt::format("rank {}: cuda_ipc: write to rank {} from host memory (this backend copies GPU memory)",
                                context_.rank(), peer_));
+  if (context_.receiver_reads()) {
+    // The receiver reads our staging slot itself: the bytes are in place (the engine posts
+    // a write once the work that staged it is done), only their arrival is news.
+    if (dst.addr != reinterpret_cast<uint64_t>(src.base) || dst_offset != src_offset)
+      throw RunError(fmt::format("rank {}: cuda_ipc: a write to rank {} whose receiver reads must name its own "
+                                 "staging slot as the destination",
+                                 context_.rank(), peer_));
+    context_.announce(peer_, imm, len, cookie);
+    return;
+  }
   const cuda::CUdeviceptr to = context_.open(peer_, dst.ipc) + dst_offset;
   const auto from = reinterpret_cast<cuda::CUdeviceptr>(static_cast<const char*>(src.base) + src_offset);
   context_.copy(peer_, to, from, len, imm, cookie);
+}
+
+void* Pair::map_peer(const RemoteRegion& region) {
+  return reinterpret_cast<void*>(context_.open(peer_, region.ipc));
 }
 
 void Pair::notify(uint32_t imm, uint64_t cookie) { context_.mailbox().pair(peer_).notify(imm, cookie); }

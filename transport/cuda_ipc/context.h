@@ -29,12 +29,18 @@ class Pair;
 class Context final : public transport::Context {
  public:
   // Collective (the mailbox below is). The calling thread's CUDA device must be current.
-  explicit Context(bootstrap::Bootstrap& bootstrap);
+  // `receiver_reads`: the pairs' receivers read the senders' staging slots in place
+  // (--cuda-ipc read, transport::Pair::receiver_reads) instead of the senders copying into
+  // the receivers' slots.
+  explicit Context(bootstrap::Bootstrap& bootstrap, bool receiver_reads = false);
   ~Context() override;
 
   int rank() const override { return bootstrap_.rank(); }
   int size() const override { return bootstrap_.size(); }
-  std::string describe() const override { return "cuda_ipc (copies into peer GPU memory, shm mailbox)"; }
+  std::string describe() const override {
+    return receiver_reads_ ? "cuda_ipc (receivers' kernels read the senders' GPU memory, shm mailbox)"
+                           : "cuda_ipc (copies into peer GPU memory, shm mailbox)";
+  }
   void connect(const std::vector<int>& peers) override;
   transport::Pair& pair(int peer) override;
   std::shared_ptr<MemoryRegion> register_memory(void* base, size_t bytes, MemoryKind kind) override;
@@ -47,6 +53,9 @@ class Context final : public transport::Context {
   void copy(int peer, cuda::CUdeviceptr dst, cuda::CUdeviceptr src, size_t len, uint32_t imm, uint64_t cookie);
   // A peer's region, opened once per exported allocation.
   cuda::CUdeviceptr open(int peer, const std::string& ipc);
+  bool receiver_reads() const { return receiver_reads_; }
+  // Announces bytes that are in place already (receiver_reads): the write is done at once.
+  void announce(int peer, uint32_t imm, size_t len, uint64_t cookie);
   shm::Context& mailbox() { return mailbox_; }
 
  private:
@@ -61,7 +70,9 @@ class Context final : public transport::Context {
   cuda::CUevent take_event();
 
   bootstrap::Bootstrap& bootstrap_;
+  bool receiver_reads_;
   shm::Context mailbox_;
+  std::vector<Completion> announced_;  // writes done at once, reported by the next progress()
   cuda::CUstream stream_ = nullptr;
   std::deque<InFlight> in_flight_;  // copies finish in stream order
   std::vector<cuda::CUevent> spare_events_;
@@ -84,6 +95,8 @@ class Pair final : public transport::Pair {
   // A copy engine's launch and an event poll per message; NVLink's bandwidth between two
   // H200 (NCCL reaches 348 GB/s busbw there, docs/PERFORMANCE.md).
   LinkCost cost() const override { return LinkCost{12.0, 300000.0}; }
+  bool receiver_reads() const override { return context_.receiver_reads(); }
+  void* map_peer(const RemoteRegion& region) override;
 
  private:
   Context& context_;

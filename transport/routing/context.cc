@@ -43,6 +43,8 @@ class Context::Pair final : public transport::Pair {
   std::string gpu_direct() const override { return inner_.gpu_direct(); }
   std::string_view transport() const override { return inner_.transport(); }
   LinkCost cost() const override { return inner_.cost(); }
+  bool receiver_reads() const override { return inner_.receiver_reads(); }
+  void* map_peer(const RemoteRegion& region) override { return inner_.map_peer(region); }
 
  private:
   transport::Pair& inner_;
