@@ -52,9 +52,9 @@ Communicator::Communicator(bootstrap::Bootstrap& bootstrap, transport::Context& 
     throw std::logic_error(fmt::format("rank {}: {} hostnames for {} ranks", rank(), topology_.size(), size()));
   // Where every rank drives one rail (verbs --rails), ring_topo keeps each channel's host
   // crossings on one rail: the ranks must agree on the rails before the peers are chosen.
-  std::vector<int> rails;
-  for (const auto& word : bootstrap_.allgather(std::to_string(context_.driven_rail()))) rails.push_back(std::stoi(word));
-  if (std::all_of(rails.begin(), rails.end(), [](int r) { return r >= 0; })) topology_.set_rails(std::move(rails));
+  std::vector<int> rails = context_.driven_rails();
+  if (!rails.empty() && std::all_of(rails.begin(), rails.end(), [](int r) { return r >= 0; }))
+    topology_.set_rails(std::move(rails));
   peers_ = peers_to_connect(topology_, rank(), options_.channels);
   context_.connect(peers_);
   cost_ = options_.cost;

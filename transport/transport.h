@@ -117,9 +117,11 @@ class Context {
   virtual void progress(std::vector<Completion>& out, int timeout_ms) = 0;
 
   virtual std::vector<RailCounters> counters() const = 0;
-  // The rail (0.., in --hca order) that this rank's network links keep to where their peer
-  // drives it too, or -1 where every link uses every rail (and for backends without rails).
-  virtual int driven_rail() const { return -1; }
+  // Every rank's rail (0.., in --hca order), by rank: the one its network links keep to
+  // where their peer drives it too, or -1 where its links use every rail. Empty for
+  // backends without rails. Collective on the first call where not empty (verbs: the same
+  // exchange that connect() needs).
+  virtual std::vector<int> driven_rails() { return {}; }
 };
 
 }  // namespace sxcoll::transport

@@ -61,13 +61,21 @@ Bootstrap::Bootstrap(const LaunchInfo& info, std::chrono::milliseconds timeout) 
   hostnames_ = allgather(this_hostname());
 }
 
+int Bootstrap::host_local_size() const {
+  return static_cast<int>(std::count(hostnames_.begin(), hostnames_.end(), hostnames_[static_cast<size_t>(rank())]));
+}
+
+int Bootstrap::host_local_rank() const {
+  const auto mine = hostnames_.begin() + rank();
+  return static_cast<int>(std::count(hostnames_.begin(), mine, *mine));
+}
+
 double Bootstrap::cores_per_local_rank() const {
-  const auto& here = hostnames_[static_cast<size_t>(rank())];
-  const auto local_ranks = std::count(hostnames_.begin(), hostnames_.end(), here);
+  const int local_ranks = host_local_size();
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
   const int cores = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
-  return static_cast<double>(cores) / static_cast<double>(std::max<std::ptrdiff_t>(local_ranks, 1));
+  return static_cast<double>(cores) / static_cast<double>(std::max(local_ranks, 1));
 }
 
 Bootstrap::~Bootstrap() {

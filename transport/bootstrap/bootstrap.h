@@ -28,6 +28,10 @@ class Bootstrap {
   std::chrono::milliseconds timeout() const { return timeout_; }
   // Every rank's hostname, by rank.
   const std::vector<std::string>& hostnames() const { return hostnames_; }
+  // The ranks with this rank's hostname, and this rank's place among them in rank order (as
+  // collectives' Topology numbers local ranks, whatever the launcher's LOCAL_RANK says).
+  int host_local_size() const;
+  int host_local_rank() const;
   // The cores this process may run on, shared by the ranks on this host (by hostname):
   // below 1, ranks outnumber cores.
   double cores_per_local_rank() const;

@@ -34,7 +34,7 @@ class Context final : public transport::Context {
   Allocation allocate_host(size_t bytes) override;
   void progress(std::vector<Completion>& out, int timeout_ms) override;
   std::vector<RailCounters> counters() const override;
-  int driven_rail() const override { return backends_[kNetwork]->driven_rail(); }
+  std::vector<int> driven_rails() override { return backends_[kNetwork]->driven_rails(); }
 
   // The backend that carries the link to `peer`, for the bench header.
   const transport::Context& backend_of(int peer) const;

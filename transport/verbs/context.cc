@@ -107,20 +107,12 @@ Context::Context(bootstrap::Bootstrap& bootstrap, const Options& options) : boot
     counters_.push_back(RailCounters{rail->name()});
   }
   registry_ = std::make_unique<MemoryRegistry>(rails_, rank());
-  // This host's ranks in rank order, as Topology numbers them.
-  const auto& hosts = bootstrap_.hostnames();
-  int local_rank = 0, local_size = 0;
-  for (int r = 0; r < size(); ++r) {
-    if (hosts[static_cast<size_t>(r)] != hosts[static_cast<size_t>(rank())]) continue;
-    if (r < rank()) ++local_rank;
-    ++local_size;
-  }
   std::vector<std::optional<int>> hops;
   const auto gpu = pci_device_path(options_.gpu_bus_id, options_.pci_root);
   if (!gpu.empty())
     for (const auto& rail : rails_) hops.push_back(pcie_hops(gpu, rdma_device_path(rail->device(), options_.sysfs_root)));
-  choice_ = choose_rail(RailPolicy::parse(options_.rails, "--rails"), local_rank, local_size,
-                        static_cast<int>(rails_.size()), hops);
+  choice_ = choose_rail(RailPolicy::parse(options_.rails, "--rails"), bootstrap_.host_local_rank(),
+                        bootstrap_.host_local_size(), static_cast<int>(rails_.size()), hops);
 }
 
 void Context::learn_driven_rails() {

@@ -52,14 +52,16 @@ class Context final : public transport::Context {
   // The rails (indices into rails()) that the pair with `peer` uses: the one rail both
   // ranks drive (--rails), or every rail. Known once connect() has run.
   std::vector<size_t> rails_for(int peer) const;
-  // The rail this rank drives, or -1 for all; and why (for the header).
-  int driven_rail() const override { return choice_.rail; }
+  std::vector<int> driven_rails() override {
+    learn_driven_rails();
+    return driven_by_rank_;
+  }
 
  private:
   size_t poll_all();
   void wait_for_events(int timeout_ms);
   void check_async_events(size_t rail);
-  // Every rank's driven rail, allgathered at the first connect().
+  // Every rank's driven rail, allgathered once: at the first connect() or driven_rails().
   void learn_driven_rails();
 
   bootstrap::Bootstrap& bootstrap_;
